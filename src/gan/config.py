@@ -1,0 +1,168 @@
+"""Typed configuration built from params.yaml, validated before any work starts.
+
+Every knob lives in params.yaml; the dataclasses below mirror its layout. Defaults here exist
+only so tests can build small configs; the pipeline always reads params.yaml in full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import yaml
+
+from gan.errors import PipelineError
+
+
+class ConfigError(PipelineError, ValueError):
+    """A params file is missing, malformed, or holds an invalid value."""
+
+
+def _bounded(default: Any, *, ge: float | None = None, gt: float | None = None,
+             le: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
+    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    # Public mirrors tried in order; each holds the four official gzip files.
+    mirrors: list[str] = _bounded([
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    ])
+    # Directory holding the four files, tried before the mirrors. FASHION_MNIST_MIRROR wins.
+    local_mirror: str | None = None
+    timeout_s: float = _bounded(30.0, gt=0)
+    val_size: int = _bounded(5000, ge=1)
+    # Optional caps for quick runs; null keeps everything.
+    train_size: int | None = _bounded(None, ge=1)
+    test_size: int | None = _bounded(None, ge=1)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    epochs: int = _bounded(6, ge=1)
+    batch_size: int = _bounded(128, ge=1)
+    lr: float = _bounded(3e-3, gt=0)
+    weight_decay: float = _bounded(5e-4, ge=0)
+    channels: int = _bounded(32, ge=1)
+    feature_dim: int = _bounded(128, ge=1)
+    dropout: float = _bounded(0.3, ge=0, le=0.95)
+    hflip: bool = True
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    experiment: str = "fashion-gan"
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = _bounded(0, ge=0)
+    device: str = _bounded("auto", choices=("auto", "cpu", "cuda", "mps"))
+    # GAN knobs at top level so `dvc exp run -S lr_d=1e-4` works.
+    epochs: int = _bounded(20, ge=1)
+    batch_size: int = _bounded(128, ge=1)
+    lr_d: float = _bounded(2e-4, gt=0)
+    lr_g: float = _bounded(2e-4, gt=0)
+    data: DataConfig = field(default_factory=DataConfig)
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader that reads `1e-4` as a float (YAML 1.2), as DVC writes it for `-S lr_d=1e-4`."""
+
+
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?$|^[-+]?\.(?:inf|Inf|INF)$"
+               r"|^\.(?:nan|NaN|NAN)$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a clear error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found (run from the repository root "
+                          "or pass --params PATH)")
+    try:
+        data = yaml.load(path.read_text(), Loader=_Yaml12Loader)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+    return data
+
+
+def load_params(path: Path | str = "params.yaml") -> Params:
+    """Build and validate the full config from a params file."""
+    return build(Params, read_yaml(Path(path)), source=str(path))
+
+
+def build(cls: type, data: Any, source: str = "params", prefix: str = "") -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys, wrong types and bad ranges."""
+    where = f"{source}: " + (f"'{prefix}'" if prefix else "top level")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
+    values = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        values[name] = _coerce(hints[name], value, key, source)
+        _check_bounds(fields[name].metadata, values[name], key, source)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(inner, value, key, source)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, source, key)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: '{key}' must be a list, got {value!r}")
+        return [_coerce(args[0], v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[hint]
+    if not ok:
+        raise ConfigError(f"{source}: '{key}' must be {hint.__name__}, got {value!r} "
+                          f"({type(value).__name__})")
+    return float(value) if hint is float else value
+
+
+def _check_bounds(meta: Any, value: Any, key: str, source: str) -> None:
+    if value is None or not meta:
+        return
+    expected = None
+    if meta["ge"] is not None and value < meta["ge"]:
+        expected = f">= {meta['ge']}"
+    elif meta["gt"] is not None and value <= meta["gt"]:
+        expected = f"> {meta['gt']}"
+    elif meta["le"] is not None and value > meta["le"]:
+        expected = f"<= {meta['le']}"
+    elif meta["choices"] is not None and value not in meta["choices"]:
+        expected = f"one of {list(meta['choices'])}"
+    if expected:
+        raise ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")

@@ -1,0 +1,117 @@
+"""Prepared Fashion-MNIST: the split artifact, normalization, and resident batch iteration."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan import CLASS_NAMES
+from gan.atomic import atomic_file
+from gan.config import load_params
+from gan.idx import IdxError, read_idx
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+RAW_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    images: torch.Tensor  # (N, 28, 28) uint8
+    labels: torch.Tensor  # (N,) int64
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) in [0, 255] -> float (N, 1, 28, 28) in [-1, 1]. The one place this is done."""
+    return images.unsqueeze(1).float().div(127.5).sub(1.0)
+
+
+def denormalize(x: torch.Tensor) -> torch.Tensor:
+    """float (N, 1, 28, 28) in [-1, 1] -> uint8 (N, 28, 28); values outside the range are clipped."""
+    return x.squeeze(1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def read_raw_split(raw_dir: Path, split: str) -> Split:
+    """Read and cross-check one official split (images and labels) from the raw directory."""
+    img_name, lbl_name = RAW_FILES[split]
+    images = read_idx(raw_dir / img_name, ndim=3)
+    labels = read_idx(raw_dir / lbl_name, ndim=1)
+    if images.shape[1:] != (28, 28):
+        raise IdxError(f"{raw_dir / img_name}: images are {images.shape[1:]}, expected (28, 28)")
+    if len(images) != len(labels):
+        raise IdxError(f"{raw_dir}: {img_name} holds {len(images)} images but {lbl_name} "
+                       f"holds {len(labels)} labels")
+    if labels.max() >= len(CLASS_NAMES):
+        raise IdxError(f"{raw_dir / lbl_name}: label {labels.max()} is out of range 0..9")
+    return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)))
+
+
+def split_data(train: Split, test: Split, val_size: int, seed: int,
+               train_size: int | None = None, test_size: int | None = None) -> dict[str, Split]:
+    """Hold out `val_size` training images with a seeded permutation; optionally cap the rest."""
+    if val_size >= len(train.labels):
+        raise ValueError(f"params.yaml: 'data.val_size' must be below the {len(train.labels)} "
+                         f"training images, got {val_size}")
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(train.labels), generator=gen)
+    val_idx, train_idx = perm[:val_size], perm[val_size:][:train_size]
+    test_idx = torch.randperm(len(test.labels), generator=gen)[:test_size]
+    pick = lambda s, i: Split(s.images[i], s.labels[i])  # noqa: E731
+    return {"train": pick(train, train_idx), "val": pick(train, val_idx),
+            "test": pick(test, test_idx)}
+
+
+def save_prepared(splits: dict[str, Split], path: Path) -> None:
+    payload = {"classes": list(CLASS_NAMES)}
+    for name, split in splits.items():
+        payload[f"{name}_images"], payload[f"{name}_labels"] = split.images, split.labels
+    with atomic_file(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_prepared(path: Path | str) -> dict[str, Split]:
+    """Load the prepared artifact written by the prepare stage."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: prepared data not found; run `dvc repro prepare`")
+    payload = torch.load(path, weights_only=True)
+    missing = [f"{s}_{k}" for s in SPLITS for k in ("images", "labels")
+               if f"{s}_{k}" not in payload]
+    if missing:
+        raise ValueError(f"{path}: not a prepared Fashion-MNIST file (missing {missing}); "
+                         "rerun `dvc repro prepare`")
+    return {s: Split(payload[f"{s}_images"], payload[f"{s}_labels"]) for s in SPLITS}
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None = None,
+            drop_last: bool = False, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+    """Yield index tensors over range(n): shuffled when a generator is given, else in order.
+
+    Index resident tensors with them (`x[idx]`), so no per-item Python runs on the hot path.
+    """
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    order = order.to(device)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield order[start:start + batch_size]
+
+
+def run_prepare(raw_dir: Path = Path("data/raw"),
+                out: Path = Path("data/prepared/fashion_mnist.pt"),
+                params: Path = Path("params.yaml")) -> None:
+    """Parse the raw IDX files, split train/validation/test, and write one compact artifact."""
+    cfg = load_params(params)
+    train, test = read_raw_split(raw_dir, "train"), read_raw_split(raw_dir, "test")
+    splits = split_data(train, test, cfg.data.val_size, cfg.seed,
+                        cfg.data.train_size, cfg.data.test_size)
+    save_prepared(splits, out)
+    log.info("prepared %s", {k: len(v.labels) for k, v in splits.items()})

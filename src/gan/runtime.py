@@ -1,0 +1,72 @@
+"""Device selection, seeding and logging set-up shared by every stage."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from gan.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """Map the `device` param to a torch device; `auto` picks CUDA, then MPS, then CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("params.yaml: device is 'cuda' but no CUDA GPU is visible; "
+                           "set device: auto or cpu")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("params.yaml: device is 'mps' but MPS is not available; "
+                           "set device: auto or cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); return a CPU generator for explicit use."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS
+    return torch.Generator().manual_seed(seed)
+
+
+def configure_logging() -> None:
+    """INFO logs to stderr for command-line entry points; GAN_LOG_LEVEL overrides the level."""
+    logging.basicConfig(
+        level=os.environ.get("GAN_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def user_errors_as_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an entry function so a PipelineError prints its message and exits 2, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PipelineError as exc:
+            log.error("%s", exc)
+            raise SystemExit(2) from exc
+
+    return wrapper
+
+
+def run_stage(fn: Callable[..., Any]) -> None:
+    """Run an entry function as a command-line program (what each stages/ script does)."""
+    import typer
+
+    configure_logging()
+    typer.run(user_errors_as_exit(fn))

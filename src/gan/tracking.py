@@ -1,0 +1,124 @@
+"""Experiment tracking: MLflow behind a small interface, and a null tracker for tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Tracker(Protocol):
+    run_id: str | None
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None: ...
+    def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None: ...
+
+
+class NullTracker:
+    """Keeps what would be logged in memory; for tests and `--no-track` runs."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+        self.params: dict[str, Any] = {}
+        self.metrics: list[tuple[int | None, dict[str, float]]] = []
+        self.artifacts: list[str] = []
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.params.update(params)
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self.metrics.append((step, dict(metrics)))
+
+    def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
+        self.artifacts.append(str(path))
+
+
+class MlflowTracker:
+    """Logs to the active MLflow run."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        import mlflow
+
+        mlflow.log_params({k: _param_value(v) for k, v in params.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        import mlflow
+
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+    def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
+        import mlflow
+
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def tracking_uri(root: Path | None = None) -> str:
+    """MLFLOW_TRACKING_URI if set, else the embedded SQLite store `mlflow.db` under `root`."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
+
+
+def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dataclasses/dicts -> {"classifier.lr": 0.003, ...}."""
+    data = asdict(config) if is_dataclass(config) else config
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def run_tags(stage: str) -> dict[str, str]:
+    """Tags every run carries: the stage, the git commit, and the DVC experiment if any."""
+    tags = {"stage": stage, "git_commit": _git_commit()}
+    tags["mlflow.source.git.commit"] = tags["git_commit"]
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_exp_name"] = os.environ["DVC_EXP_NAME"]
+    return tags
+
+
+@contextmanager
+def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
+              root: Path | None = None, enabled: bool = True) -> Iterator[Tracker]:
+    """Open an MLflow run (marked FAILED if the body raises) and yield a tracker for it.
+
+    With `enabled=False` nothing is written and a NullTracker is yielded.
+    """
+    if not enabled:
+        yield NullTracker()
+        return
+    import mlflow
+
+    root = (root or Path.cwd()).resolve()
+    mlflow.set_tracking_uri(tracking_uri(root))
+    if mlflow.get_experiment_by_name(experiment) is None:
+        # Artifacts beside the store, not in whatever directory the first run happened in.
+        mlflow.create_experiment(experiment, artifact_location=(root / "mlartifacts").as_uri())
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
+        yield MlflowTracker(run.info.run_id)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True, timeout=10)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _param_value(value: Any) -> Any:
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
