@@ -59,7 +59,7 @@ def evaluate(model: nn.Module, split: Split, device: torch.device,
 
 def train_classifier(splits: dict[str, Split], cfg: ClassifierConfig, seed: int,
                      device: torch.device, tracker: Tracker) -> tuple[FashionClassifier, dict]:
-    """Train on the training split; keep the weights of the epoch with the best validation accuracy."""
+    """Train on the training split; keep the weights of the best epoch on validation."""
     gen = seed_everything(seed)
     model = build_classifier(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -31,12 +31,12 @@ class Split:
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) in [0, 255] -> float (N, 1, 28, 28) in [-1, 1]. The one place this is done."""
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [-1, 1]; every consumer uses this."""
     return images.unsqueeze(1).float().div(127.5).sub(1.0)
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
-    """float (N, 1, 28, 28) in [-1, 1] -> uint8 (N, 28, 28); values outside the range are clipped."""
+    """float (N, 1, 28, 28) in [-1, 1] -> uint8 (N, 28, 28); out-of-range values are clipped."""
     return x.squeeze(1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 

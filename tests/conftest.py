@@ -1,0 +1,45 @@
+"""Shared fixtures: the local Fashion-MNIST mirror and small real data."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan.data import read_raw_split, split_data
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GAN_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    """The directory holding the four official files: FASHION_MNIST_MIRROR or ../shared."""
+    path = Path(os.environ.get("FASHION_MNIST_MIRROR", REPO.parent / "shared" / "fashion-mnist"))
+    if not (path / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.fail(f"no Fashion-MNIST mirror at {path}: set FASHION_MNIST_MIRROR to a directory "
+                    "holding the four official .gz files")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_splits(mirror_dir: Path):
+    """A small real split: 2,000 train, 500 validation, 1,000 test images."""
+    return split_data(read_raw_split(mirror_dir, "train"), read_raw_split(mirror_dir, "test"),
+                      val_size=500, seed=0, train_size=2000, test_size=1000)
+
+
+def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> Path:
+    """Write a gzip IDX file of uint8 data (optionally with a forged magic number)."""
+    header = magic or bytes([0, 0, 0x08, array.ndim])
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+    return path

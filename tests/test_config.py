@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gan.config import ConfigError, Params, load_params
+from tests.conftest import REPO
+
+
+def write_params(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_params_yaml_matches_dataclass_defaults():
+    # No hidden defaults: the dataclasses and params.yaml agree on every value.
+    assert load_params(REPO / "params.yaml") == Params()
+
+
+def test_top_level_gan_knobs_present():
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    for key in ("seed", "epochs", "batch_size", "lr_d", "lr_g"):
+        assert key in raw
+
+
+def test_exponent_float_as_dvc_writes_it(tmp_path):
+    assert load_params(write_params(tmp_path, "lr_d: 1e-4\n")).lr_d == pytest.approx(1e-4)
+
+
+def test_unknown_key_is_named_with_valid_keys(tmp_path):
+    with pytest.raises(ConfigError, match=r"'classifier'.*unknown key\(s\) \['epoch'\].*epochs"):
+        load_params(write_params(tmp_path, "classifier:\n  epoch: 3\n"))
+
+
+def test_wrong_type_names_key_and_expected_type(tmp_path):
+    with pytest.raises(ConfigError, match=r"'classifier.epochs' must be int, got 'three'"):
+        load_params(write_params(tmp_path, "classifier:\n  epochs: three\n"))
+
+
+def test_bool_is_not_an_int(tmp_path):
+    with pytest.raises(ConfigError, match=r"'seed' must be int"):
+        load_params(write_params(tmp_path, "seed: true\n"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("lr_d: -0.1\n", r"'lr_d' must be > 0"),
+    ("classifier:\n  dropout: 1.5\n", r"'classifier.dropout' must be <= 0.95"),
+    ("device: tpu\n", r"'device' must be one of \['auto', 'cpu', 'cuda', 'mps'\]"),
+    ("data:\n  train_size: 0\n", r"'data.train_size' must be >= 1"),
+])
+def test_out_of_range_values(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_params(write_params(tmp_path, text))
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(write_params(tmp_path, "seed: [1\n"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_params(write_params(tmp_path, "- 1\n"))

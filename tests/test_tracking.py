@@ -1,0 +1,39 @@
+import mlflow
+
+from gan.config import Params
+from gan.tracking import flatten, run_tags, start_run
+
+
+def test_run_lands_in_sqlite_store_with_tags_params_and_steps(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
+    with start_run("unit", "classifier", run_tags("train_classifier"), root=tmp_path) as tracker:
+        tracker.log_params(flatten(Params()))
+        for step in (1, 2):
+            tracker.log_metrics({"val_accuracy": 0.5 + step / 10}, step=step)
+    assert (tmp_path / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.get_run(tracker.run_id)
+    assert run.data.tags["stage"] == "train_classifier"
+    assert run.data.tags["dvc_exp_name"] == "exp-test"
+    assert "git_commit" in run.data.tags
+    assert run.data.params["classifier.lr"] == "0.003"
+    assert run.data.params["data.mirrors"].startswith("http")
+    history = client.get_metric_history(run.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [1, 2]
+
+
+def test_env_uri_overrides_default(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with start_run("unit", "r", {}, root=tmp_path):
+        pass
+    assert (tmp_path / "elsewhere.db").is_file() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_disabled_run_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with start_run("unit", "r", {}, root=tmp_path, enabled=False) as tracker:
+        tracker.log_metrics({"a": 1.0})
+    assert tracker.metrics == [(None, {"a": 1.0})]
+    assert not (tmp_path / "mlflow.db").exists()
