@@ -109,7 +109,8 @@ def run_train_classifier(data: Path = Path("data/prepared/fashion_mnist.pt"),
         tracker.log_params({**flatten(cfg), "device_resolved": str(device)})
         model, selection = train_classifier(splits, cfg.classifier, cfg.seed, device, tracker)
         test = evaluate(model, splits["test"], device)
-        metrics = {"test_accuracy": test["accuracy"], "val_accuracy": selection["val_accuracy"],
+        metrics = {"test_accuracy": test["accuracy"],
+                   "best_val_accuracy": selection["val_accuracy"],
                    "best_epoch": selection["best_epoch"],
                    "per_class_accuracy": test["per_class_accuracy"]}
         save_checkpoint(model_out, {"classifier": model}, extra={"metrics": metrics})

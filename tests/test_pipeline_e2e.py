@@ -1,0 +1,139 @@
+"""End-to-end: `dvc repro` of the real pipeline in a temporary git copy, on a small config."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+SMALL = {
+    "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
+    "classifier": {"epochs": 2, "channels": 8, "feature_dim": 32},
+}
+
+
+def merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(base[key], value) if isinstance(value, dict) else value
+    return out
+
+
+def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, mirror_dir):
+    """A git copy of the tracked tree with small params, and the environment to run DVC in."""
+    root = tmp_path_factory.mktemp("e2e") / "repo"
+    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split()
+    for rel in files:
+        if (REPO / rel).is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, root / rel)
+    (root / "dvc.lock").unlink(missing_ok=True)
+    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), SMALL)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+            "FASHION_MNIST_MIRROR": str(mirror_dir), "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
+        run(cmd, root, env)
+    run(["dvc", "repro"], root, env)
+    return root, env
+
+
+def test_repro_builds_everything(workspace):
+    root, _ = workspace
+    assert (root / "data/raw/train-images-idx3-ubyte.gz").is_file()
+    assert (root / "data/prepared/fashion_mnist.pt").is_file()
+    assert (root / "data/models/classifier.pt").is_file()
+    metrics = json.loads((root / "metrics/classifier.json").read_text())
+    assert 0.5 < metrics["test_accuracy"] <= 1.0
+    per_class = metrics["per_class_accuracy"]
+    assert len(per_class) == 10 and "ankle boot" in per_class
+
+
+def test_second_repro_does_nothing(workspace):
+    root, env = workspace
+    out = run(["dvc", "repro"], root, env).stdout
+    assert "Running stage" not in out
+    assert json.loads(run(["dvc", "status", "--json"], root, env).stdout) == {}
+
+
+def test_metrics_show_lists_accuracy(workspace):
+    root, env = workspace
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], root, env).stdout)
+    assert "test_accuracy" in json.dumps(shown)
+
+
+def test_mlflow_run_has_params_and_epoch_metrics(workspace):
+    root, _ = workspace
+    with sqlite3.connect(root / "mlflow.db") as db:
+        (run_id,) = db.execute("select run_uuid from runs where name='classifier'").fetchone()
+        params = dict(db.execute("select key, value from params where run_uuid=?", (run_id,)))
+        steps = db.execute("select step from metrics where run_uuid=? and key='val_accuracy' "
+                           "order by step", (run_id,)).fetchall()
+        tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)))
+    assert params["classifier.epochs"] == "2" and params["lr_d"] == "0.0002"
+    assert [s for (s,) in steps] == [1, 2]
+    assert tags["stage"] == "train_classifier" and len(tags["git_commit"]) == 40
+
+
+def test_exp_run_with_changed_param(workspace):
+    root, env = workspace
+    run(["dvc", "exp", "run", "-S", "lr_d=1e-4"], root, env)
+    assert "lr_d: 0.0001" in (root / "params.yaml").read_text() or "1e-4" in (
+        root / "params.yaml").read_text()
+    run(["git", "checkout", "params.yaml"], root, env)
+
+
+def test_bad_param_fails_before_work_and_leaves_no_output(workspace):
+    root, env = workspace
+    original = (root / "params.yaml").read_text()
+    bad = merge(yaml.safe_load(original), {"classifier": {"epochs": -2}})
+    (root / "params.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    try:
+        proc = run(["dvc", "repro", "train_classifier"], root, env, check=False)
+        assert proc.returncode != 0
+        assert "'classifier.epochs' must be >= 1, got -2" in proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert not list((root / "data/models").glob(".*tmp"))
+    finally:
+        (root / "params.yaml").write_text(original)
+        run(["dvc", "checkout", "-f"], root, env)
+
+
+def test_corrupt_mirror_gives_clear_error_and_no_partial_download(workspace, tmp_path):
+    root, env = workspace
+    mirror = tmp_path / "mirror"
+    shutil.copytree(env["FASHION_MNIST_MIRROR"], mirror)
+    (mirror / "t10k-images-idx3-ubyte.gz").write_bytes(b"not the real file")
+    bad_env = env | {"FASHION_MNIST_MIRROR": str(mirror)}
+    try:
+        proc = run(["dvc", "repro", "-f", "download"], root, bad_env, check=False)
+        text = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "t10k-images-idx3-ubyte.gz" in text and "MD5 mismatch" in text
+        assert "fashion-mnist.s3-website" in text  # the unreachable public mirror is listed too
+        assert not (root / "data/raw").exists()
+        assert not list((root / "data").glob(".raw.*"))
+    finally:
+        run(["dvc", "checkout", "-f"], root, env)
