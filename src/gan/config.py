@@ -48,7 +48,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    epochs: int = _bounded(6, ge=1)
+    epochs: int = _bounded(8, ge=1)
     batch_size: int = _bounded(128, ge=1)
     lr: float = _bounded(3e-3, gt=0)
     weight_decay: float = _bounded(5e-4, ge=0)
