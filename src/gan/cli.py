@@ -8,12 +8,16 @@ from gan.classify import run_train_classifier
 from gan.data import run_prepare
 from gan.download import run_download
 from gan.runtime import configure_logging, user_errors_as_exit
+from gan.sample import run_sample
+from gan.train_run import run_train_gan
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 for _name, _fn in {
     "download": run_download,
     "prepare": run_prepare,
     "train-classifier": run_train_classifier,
+    "train": run_train_gan,
+    "sample": run_sample,
 }.items():
     app.command(_name)(user_errors_as_exit(_fn))
 

@@ -59,6 +59,39 @@ class ClassifierConfig:
 
 
 @dataclass(frozen=True)
+class GanConfig:
+    z_dim: int = _bounded(100, ge=1)
+    beta1: float = _bounded(0.5, ge=0, le=1)
+    beta2: float = _bounded(0.999, ge=0, le=1)
+    # split: D on fakes, then on reals, separate updates (as the Keras write-ups); joint: one step.
+    d_update: str = _bounded("split", choices=("split", "joint"))
+    label_smoothing: float = _bounded(0.0, ge=0, le=0.5)  # one-sided: real target 1 - this
+    ema_decay: float = _bounded(0.0, ge=0, le=0.9999)     # 0 disables the generator EMA
+    bf16: bool = False                                    # bf16 autocast, CUDA only
+    grid_every: int = _bounded(1, ge=1)                   # epochs between animation frames
+
+
+@dataclass(frozen=True)
+class VariantConfig:
+    arch: str = _bounded("dcgan", choices=("mlp", "dcgan"))
+    conditional: bool = False
+    d_batchnorm: bool = False
+    width: int = _bounded(64, ge=1)
+    # Per-variant overrides of the top-level knobs; null uses the top-level value.
+    epochs: int | None = _bounded(None, ge=1)
+    lr_d: float | None = _bounded(None, gt=0)
+    lr_g: float | None = _bounded(None, gt=0)
+
+
+DEFAULT_VARIANTS = {
+    "gan": VariantConfig(arch="mlp"),
+    "dcgan": VariantConfig(arch="dcgan"),
+    "dcgan_bn": VariantConfig(arch="dcgan", d_batchnorm=True),
+    "cgan": VariantConfig(arch="dcgan", conditional=True),
+}
+
+
+@dataclass(frozen=True)
 class MlflowConfig:
     experiment: str = "fashion-gan"
 
@@ -74,7 +107,24 @@ class Params:
     lr_g: float = _bounded(2e-4, gt=0)
     data: DataConfig = field(default_factory=DataConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+    variants: dict[str, VariantConfig] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+
+    def __post_init__(self) -> None:
+        bad = [name for name in self.variants if not VARIANT_NAME.fullmatch(name)]
+        if bad:
+            raise ConfigError(f"params.yaml: variant name(s) {bad} must match "
+                              f"{VARIANT_NAME.pattern} (they become file names)")
+
+    def variant(self, name: str) -> VariantConfig:
+        if name not in self.variants:
+            raise ConfigError(f"params.yaml: no variant {name!r} under 'variants'; "
+                              f"defined: {sorted(self.variants)}")
+        return self.variants[name]
+
+
+VARIANT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -136,6 +186,10 @@ def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
         return _coerce(inner, value, key, source)
     if dataclasses.is_dataclass(hint):
         return build(hint, value, source, key)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{key}' must be a mapping, got {value!r}")
+        return {str(k): _coerce(args[1], v, f"{key}.{k}", source) for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{source}: '{key}' must be a list, got {value!r}")

@@ -91,9 +91,11 @@ def run_tags(stage: str) -> dict[str, str]:
 
 @contextmanager
 def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
-              root: Path | None = None, enabled: bool = True) -> Iterator[Tracker]:
+              root: Path | None = None, enabled: bool = True,
+              run_id: str | None = None) -> Iterator[Tracker]:
     """Open an MLflow run (marked FAILED if the body raises) and yield a tracker for it.
 
+    `run_id` reopens an existing run (a resumed training, a later stage of the same variant).
     With `enabled=False` nothing is written and a NullTracker is yielded.
     """
     if not enabled:
@@ -107,6 +109,11 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
         # Artifacts beside the store, not in whatever directory the first run happened in.
         mlflow.create_experiment(experiment, artifact_location=(root / "mlartifacts").as_uri())
     mlflow.set_experiment(experiment)
+    if run_id is not None:
+        with mlflow.start_run(run_id=run_id) as run:
+            mlflow.set_tags(dict(tags))
+            yield MlflowTracker(run.info.run_id)
+        return
     with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
         yield MlflowTracker(run.info.run_id)
 

@@ -1,0 +1,137 @@
+"""GAN generator/discriminator families (MLP and DCGAN); conditioning and discriminator batch
+norm are options of the same classes, never a second copy of a network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class GanArch:
+    z_dim: int = 100
+    width: int = 64          # channels (DCGAN) or hidden-unit multiple (MLP)
+    conditional: bool = False
+    d_batchnorm: bool = False
+    num_classes: int = 10
+
+
+class _Conditioned(nn.Module):
+    """Shared label handling: conditional models require labels, others refuse them."""
+
+    arch: GanArch
+
+    def _check_labels(self, labels: torch.Tensor | None, batch: int) -> None:
+        if self.arch.conditional and (labels is None or labels.shape != (batch,)):
+            raise ValueError(f"{type(self).__name__} is conditional: pass labels of shape "
+                             f"({batch},) with class indices 0..{self.arch.num_classes - 1}")
+        if not self.arch.conditional and labels is not None:
+            raise ValueError(f"{type(self).__name__} is unconditional: do not pass labels")
+
+    def _one_hot(self, labels: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        return F.one_hot(labels, self.arch.num_classes).to(dtype)  # (B, num_classes)
+
+    def _append_labels(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """(B, F) -> (B, F + num_classes) with the one-hot label appended when conditional."""
+        self._check_labels(labels, len(h))
+        return h if labels is None else torch.cat([h, self._one_hot(labels, h.dtype)], dim=1)
+
+
+class MLPGenerator(_Conditioned):
+    """Fully connected generator as in the Keras write-ups: 256 -> 512 -> 1024 -> 784, tanh."""
+
+    def __init__(self, arch: GanArch) -> None:
+        super().__init__()
+        self.arch = arch
+        w = arch.width * 4  # width 64 -> 256 hidden units in the first layer
+        z_in = arch.z_dim + (arch.num_classes if arch.conditional else 0)
+
+        def block(i: int, o: int) -> list[nn.Module]:
+            return [nn.Linear(i, o), nn.BatchNorm1d(o), nn.LeakyReLU(0.2, inplace=True)]
+
+        self.net = nn.Sequential(
+            *block(z_in, w),              # (B, w)
+            *block(w, 2 * w),             # (B, 2w)
+            *block(2 * w, 4 * w),         # (B, 4w)
+            nn.Linear(4 * w, 28 * 28),    # (B, 784)
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, z_dim) [+ (B,) labels] -> (B, 1, 28, 28) in [-1, 1]."""
+        return self.net(self._append_labels(z, labels)).view(-1, 1, 28, 28)
+
+
+class MLPDiscriminator(_Conditioned):
+    """Fully connected discriminator: 784 -> 512 -> 256 -> 1 logit."""
+
+    def __init__(self, arch: GanArch) -> None:
+        super().__init__()
+        self.arch = arch
+        w = arch.width * 4
+        x_in = 28 * 28 + (arch.num_classes if arch.conditional else 0)
+        norm = (lambda n: nn.BatchNorm1d(n)) if arch.d_batchnorm else (lambda n: nn.Identity())
+        self.net = nn.Sequential(
+            nn.Linear(x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),            # (B, 2w)
+            nn.Linear(2 * w, w), norm(w), nn.LeakyReLU(0.2, inplace=True),      # (B, w)
+            nn.Linear(w, 1),                                                    # (B, 1)
+        )
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
+        return self.net(self._append_labels(x.flatten(1), labels)).squeeze(1)
+
+
+class DCGenerator(_Conditioned):
+    """DCGAN generator: project to 7x7, two stride-2 transposed convolutions to 28x28."""
+
+    def __init__(self, arch: GanArch) -> None:
+        super().__init__()
+        self.arch = arch
+        c = arch.width
+        z_in = arch.z_dim + (arch.num_classes if arch.conditional else 0)
+        self.project = nn.Sequential(
+            nn.Linear(z_in, 2 * c * 7 * 7, bias=False), nn.BatchNorm1d(2 * c * 7 * 7),
+            nn.ReLU(inplace=True),                                          # (B, 2c*49)
+        )
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),                                          # (B, c, 14, 14)
+            nn.ConvTranspose2d(c, 1, 4, 2, 1),                              # (B, 1, 28, 28)
+            nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, z_dim) [+ (B,) labels] -> (B, 1, 28, 28) in [-1, 1]."""
+        h = self.project(self._append_labels(z, labels))                  # (B, 2c*49)
+        h = h.view(-1, 2 * self.arch.width, 7, 7)                          # (B, 2c, 7, 7)
+        return self.net(h)
+
+
+class DCDiscriminator(_Conditioned):
+    """DCGAN discriminator: two stride-2 convolutions, optional batch norm, linear logit.
+    Conditioning enters as one-hot label planes stacked on the image channels."""
+
+    def __init__(self, arch: GanArch) -> None:
+        super().__init__()
+        self.arch = arch
+        c = arch.width
+        c_in = 1 + (arch.num_classes if arch.conditional else 0)
+        norm = nn.BatchNorm2d(2 * c) if arch.d_batchnorm else nn.Identity()
+        self.net = nn.Sequential(
+            nn.Conv2d(c_in, c, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),         # (B, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 4, 2, 1), norm, nn.LeakyReLU(0.2, inplace=True),  # (B, 2c, 7, 7)
+            nn.Flatten(),                                                         # (B, 2c*49)
+            nn.Linear(2 * c * 7 * 7, 1),                                          # (B, 1)
+        )
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
+        self._check_labels(labels, len(x))
+        if labels is not None:
+            planes = self._one_hot(labels, x.dtype)[:, :, None, None].expand(-1, -1, 28, 28)
+            x = torch.cat([x, planes], dim=1)                                     # (B, 11, 28, 28)
+        return self.net(x).squeeze(1)

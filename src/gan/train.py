@@ -1,0 +1,154 @@
+"""One training loop for every GAN variant, built from small pure D and G steps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan.data import batches
+from gan.train_state import TrainConfig, TrainState
+
+log = logging.getLogger(__name__)
+
+METRICS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def _amp(device: torch.device, enabled: bool):
+    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(),
+                                                                              target))
+
+
+def sample_labels(n: int, conditional: bool, generator: torch.Generator,
+                  device: torch.device, num_classes: int = 10) -> torch.Tensor | None:
+    """Uniform random class labels for conditional fakes, None for unconditional models."""
+    if not conditional:
+        return None
+    return torch.randint(num_classes, (n,), generator=generator, device=device)
+
+
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
+           real_labels: torch.Tensor | None, z: torch.Tensor, fake_labels: torch.Tensor | None,
+           mode: str = "split", smoothing: float = 0.0, amp: bool = False
+           ) -> dict[str, torch.Tensor]:
+    """One discriminator update on reals (B, 1, 28, 28) and fakes G(z); G is not updated.
+
+    split: a step on the fakes, then a step on the reals (the Keras two-phase recipe);
+    joint: one step on reals and fakes together.
+    """
+    if mode not in ("split", "joint"):
+        raise ValueError(f"unknown d_update mode {mode!r}; valid: ['joint', 'split']")
+    with torch.no_grad(), _amp(real.device, amp):
+        fake = G(z, fake_labels)  # (B, 1, 28, 28)
+    real_target = 1.0 - smoothing
+    if mode == "joint":
+        labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
+        with _amp(real.device, amp):
+            logit_real, logit_fake = D(torch.cat([real, fake.to(real.dtype)]), labels).chunk(2)
+        loss_real, loss_fake = _bce(logit_real, real_target), _bce(logit_fake, 0.0)
+        opt_d.zero_grad(set_to_none=True)
+        (loss_real + loss_fake).backward()
+        opt_d.step()
+    else:
+        with _amp(real.device, amp):
+            logit_fake = D(fake.to(real.dtype), fake_labels)
+        loss_fake = _bce(logit_fake, 0.0)
+        opt_d.zero_grad(set_to_none=True)
+        loss_fake.backward()
+        opt_d.step()
+        with _amp(real.device, amp):
+            logit_real = D(real, real_labels)
+        loss_real = _bce(logit_real, real_target)
+        opt_d.zero_grad(set_to_none=True)
+        loss_real.backward()
+        opt_d.step()
+    return {"d_loss_real": loss_real.detach(), "d_loss_fake": loss_fake.detach(),
+            "d_real": logit_real.detach().float().sigmoid().mean(),
+            "d_fake": logit_fake.detach().float().sigmoid().mean()}
+
+
+def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Tensor,
+           labels: torch.Tensor | None, amp: bool = False) -> dict[str, torch.Tensor]:
+    """One generator update with the non-saturating loss; D's weights are frozen meanwhile."""
+    D.requires_grad_(False)
+    try:
+        with _amp(z.device, amp):
+            logits = D(G(z, labels), labels)  # (B,)
+        loss = _bce(logits, 1.0)
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+    finally:
+        D.requires_grad_(True)
+    return {"g_loss": loss.detach()}
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BN stats) are copied."""
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1.0 - decay)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)
+
+
+def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
+                y: torch.Tensor) -> dict[str, float]:
+    """One pass over the resident training tensors x (N, 1, 28, 28) and y (N,); epoch means."""
+    device = x.device
+    amp = cfg.bf16 and device.type == "cuda"
+    totals = torch.zeros(len(METRICS), device=device)
+    first_bad = torch.tensor(-1, device=device)  # first non-finite step, found without a sync
+    n_steps = 0
+    for step, idx in enumerate(batches(len(x), cfg.batch_size, state.batch_gen, drop_last=True,
+                                       device=device)):
+        n = len(idx)
+        z_d = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
+        labels_d = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
+        out = d_step(state.G, state.D, state.opt_d, x[idx],
+                     y[idx] if cfg.model.conditional else None, z_d, labels_d,
+                     cfg.d_update, cfg.label_smoothing, amp)
+        z_g = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
+        labels_g = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
+        out |= g_step(state.G, state.D, state.opt_g, z_g, labels_g, amp)
+        if state.ema is not None:
+            ema_update(state.ema, state.G, cfg.ema_decay)
+        row = torch.stack([out[k] for k in METRICS])
+        bad = ~torch.isfinite(row).all()
+        first_bad = torch.where(bad & (first_bad < 0), torch.tensor(step, device=device),
+                                first_bad)
+        totals += row
+        n_steps += 1
+    if n_steps == 0:
+        raise ValueError(f"batch_size {cfg.batch_size} exceeds the {len(x)} training images; "
+                         "lower batch_size in params.yaml")
+    if int(first_bad) >= 0:
+        raise NonFiniteLossError(
+            f"variant {cfg.variant}: non-finite loss at epoch {state.epoch + 1}, step "
+            f"{int(first_bad) + 1}; training stopped, the last good checkpoint (epoch "
+            f"{state.epoch}) is kept. Try lower lr_d/lr_g, or bf16: false.")
+    return dict(zip(METRICS, (totals / n_steps).tolist(), strict=True))
+
+
+def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
+          on_epoch: Callable[[TrainState, dict[str, float]], None]) -> TrainState:
+    """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch."""
+    while state.epoch < cfg.epochs:
+        row = train_epoch(state, cfg, x, y)
+        state.epoch += 1
+        log.info("%s epoch %d/%d %s", cfg.variant, state.epoch, cfg.epochs,
+                 " ".join(f"{k}={v:.4f}" for k, v in row.items()))
+        on_epoch(state, row)
+    return state

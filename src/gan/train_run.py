@@ -1,0 +1,80 @@
+"""The `train` stage: train one variant with resume, per-epoch logging and checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from gan.atomic import write_text
+from gan.config import load_params
+from gan.data import load_prepared, normalize
+from gan.runtime import resolve_device
+from gan.tracking import flatten, run_tags, start_run
+from gan.train import METRICS, train
+from gan.train_state import (
+    TrainState,
+    add_frame,
+    data_id,
+    fixed_noise,
+    init_state,
+    load_state,
+    render,
+    save_state,
+    train_config,
+)
+
+log = logging.getLogger(__name__)
+
+
+def history_csv(history: list[dict[str, float]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["epoch", *METRICS], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    return buf.getvalue()
+
+
+def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
+                  out: Path = Path("data/models/gan.pt"),
+                  state_dir: Path = Path("data/checkpoints/gan"),
+                  metrics_csv: Path = Path("metrics/train/gan.csv"),
+                  params: Path = Path("params.yaml"), track: bool = True) -> None:
+    """Train one GAN variant; resumes from STATE_DIR/last.pt after an interruption."""
+    p = load_params(params)
+    cfg = train_config(p, variant)
+    device = resolve_device(p.device)
+    train_split = load_prepared(data)["train"]
+    data_key = data_id(train_split.images)
+    x = normalize(train_split.images).to(device)  # (N, 1, 28, 28) resident on the device
+    y = train_split.labels.to(device)             # (N,)
+    last = state_dir / "last.pt"
+    state = load_state(last, cfg, device, data_key) or init_state(cfg, device)
+    z_fixed, labels_fixed = fixed_noise(cfg, device)
+    if not state.frames:  # frame 0: the untrained generator (pure noise)
+        add_frame(state, render(state.sampler, z_fixed, labels_fixed))
+
+    tags = run_tags("train") | {"variant": variant, "architecture": cfg.arch}
+    with start_run(p.mlflow.experiment, variant, tags, run_id=state.run_id,
+                   enabled=track) as tracker:
+        if state.run_id is None:
+            tracker.log_params({**flatten(asdict(cfg)), "device": str(device),
+                                "n_train": len(y)})
+        state.run_id = tracker.run_id
+
+        def on_epoch(st: TrainState, row: dict[str, float]) -> None:
+            st.history.append({"epoch": st.epoch, **row})
+            if st.epoch % cfg.grid_every == 0 or st.epoch == cfg.epochs:
+                add_frame(st, render(st.sampler, z_fixed, labels_fixed))
+            save_state(last, st, cfg, data_key)
+            write_text(metrics_csv, history_csv(st.history))
+            tracker.log_metrics(row, step=st.epoch)
+
+        log.info("training %s (%s) on %d images, device %s, from epoch %d", variant, cfg.arch,
+                 len(y), device, state.epoch)
+        train(state, cfg, x, y, on_epoch)
+        save_state(out, state, cfg, data_key)
+        write_text(metrics_csv, history_csv(state.history))
+
