@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
+VARIANTS = ("gan", "dcgan", "dcgan_bn", "cgan")
 SMALL = {
+    "epochs": 2,
+    "batch_size": 64,
     "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
     "classifier": {"epochs": 2, "channels": 8, "feature_dim": 32},
+    "variants": {name: {"width": 8} for name in VARIANTS},
 }
 
 
@@ -52,8 +57,9 @@ def workspace(tmp_path_factory, mirror_dir):
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
     env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-            "FASHION_MNIST_MIRROR": str(mirror_dir), "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+            "FASHION_MNIST_MIRROR": str(mirror_dir), "GAN_LOG_LEVEL": "INFO",
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
         run(cmd, root, env)
     run(["dvc", "repro"], root, env)
@@ -69,6 +75,23 @@ def test_repro_builds_everything(workspace):
     assert 0.5 < metrics["test_accuracy"] <= 1.0
     per_class = metrics["per_class_accuracy"]
     assert len(per_class) == 10 and "ankle boot" in per_class
+    for name in VARIANTS:
+        assert (root / f"data/models/{name}.pt").is_file()
+        assert (root / f"data/checkpoints/{name}/last.pt").is_file()
+        rows = (root / f"metrics/train/{name}.csv").read_text().splitlines()
+        assert rows[0] == "epoch,d_loss_real,d_loss_fake,g_loss,d_real,d_fake"
+        assert len(rows) == 3
+        grid = Image.open(root / f"data/samples/{name}/grid.png")
+        assert grid.width >= 10 * 28 * 3
+        gif = Image.open(root / f"data/samples/{name}/training.gif")
+        assert gif.n_frames == 3  # before training, then one per epoch
+
+
+def test_plots_show_renders_loss_curves(workspace):
+    root, env = workspace
+    run(["dvc", "plots", "show", "-o", "plots_html"], root, env)
+    html = (root / "plots_html/index.html").read_text()
+    assert "g_loss" in html and "cgan" in html
 
 
 def test_second_repro_does_nothing(workspace):
@@ -82,6 +105,21 @@ def test_metrics_show_lists_accuracy(workspace):
     root, env = workspace
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], root, env).stdout)
     assert "test_accuracy" in json.dumps(shown)
+
+
+def test_mlflow_has_one_run_per_variant_with_curves_and_images(workspace):
+    root, _ = workspace
+    with sqlite3.connect(root / "mlflow.db") as db:
+        runs = dict(db.execute("select name, run_uuid from runs where name != 'classifier'"))
+        assert sorted(runs) == sorted(VARIANTS)
+        steps = db.execute("select step from metrics where run_uuid=? and key='g_loss' "
+                           "order by step", (runs["cgan"],)).fetchall()
+        tags = dict(db.execute("select key, value from tags where run_uuid=?", (runs["cgan"],)))
+    assert [s for (s,) in steps] == [1, 2]
+    assert tags["variant"] == "cgan" and tags["architecture"] == "dcgan"
+    artifacts = root / "mlartifacts"
+    for name in ("grid.png", "training.gif"):
+        assert (artifacts / runs["cgan"] / "artifacts/samples" / name).is_file()
 
 
 def test_mlflow_run_has_params_and_epoch_metrics(workspace):
@@ -136,4 +174,53 @@ def test_corrupt_mirror_gives_clear_error_and_no_partial_download(workspace, tmp
         assert not (root / "data/raw").exists()
         assert not list((root / "data").glob(".raw.*"))
     finally:
+        run(["dvc", "checkout", "-f"], root, env)
+
+
+def _generator_weights(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, weights_only=True)["models"]["generator"]["state_dict"]
+
+
+def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
+    import signal
+    import time
+
+    import torch
+
+    root, env = workspace
+    original = (root / "params.yaml").read_text()
+    longer = merge(yaml.safe_load(original), {"variants": {"dcgan": {"epochs": 6}}})
+    (root / "params.yaml").write_text(yaml.safe_dump(longer, sort_keys=False))
+    last = root / "data/checkpoints/dcgan/last.pt"
+    try:
+        proc = subprocess.Popen(["dvc", "repro", "train@dcgan"], cwd=root, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = time.time() + 120
+        epoch = 0
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                extra = torch.load(last, weights_only=True)["extra"]
+            except Exception:  # not there yet, or from the previous 2-epoch config
+                continue
+            if extra["config"]["epochs"] == 6 and extra["epoch"] >= 2:
+                epoch = extra["epoch"]
+                break
+        os.killpg(proc.pid, signal.SIGKILL)  # dvc and the training process with it
+        proc.wait()
+        assert 2 <= epoch < 6, "training finished before it could be interrupted"
+        resumed = run(["dvc", "repro", "train@dcgan"], root, env)
+        assert "resuming after epoch" in resumed.stderr + resumed.stdout
+        weights_resumed = _generator_weights(root / "data/models/dcgan.pt")
+        history = (root / "metrics/train/dcgan.csv").read_text().splitlines()
+        assert len(history) == 7  # header + 6 epochs, none repeated
+        shutil.rmtree(root / "data/checkpoints/dcgan")
+        run(["dvc", "repro", "-f", "--single-item", "train@dcgan"], root, env)
+        weights_fresh = _generator_weights(root / "data/models/dcgan.pt")
+        assert all(torch.equal(weights_resumed[k], weights_fresh[k]) for k in weights_fresh)
+    finally:
+        (root / "params.yaml").write_text(original)
         run(["dvc", "checkout", "-f"], root, env)

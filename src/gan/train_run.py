@@ -38,11 +38,15 @@ def history_csv(history: list[dict[str, float]]) -> str:
 
 
 def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
-                  out: Path = Path("data/models/gan.pt"),
-                  state_dir: Path = Path("data/checkpoints/gan"),
-                  metrics_csv: Path = Path("metrics/train/gan.csv"),
-                  params: Path = Path("params.yaml"), track: bool = True) -> None:
-    """Train one GAN variant; resumes from STATE_DIR/last.pt after an interruption."""
+                  out: Path | None = None, state_dir: Path | None = None,
+                  metrics_csv: Path | None = None, params: Path = Path("params.yaml"),
+                  track: bool = True) -> None:
+    """Train one GAN VARIANT (a key of `variants` in params.yaml); resumes from
+    STATE_DIR/last.pt after an interruption. Paths default to data/models/VARIANT.pt,
+    data/checkpoints/VARIANT and metrics/train/VARIANT.csv."""
+    out = out or Path(f"data/models/{variant}.pt")
+    state_dir = state_dir or Path(f"data/checkpoints/{variant}")
+    metrics_csv = metrics_csv or Path(f"metrics/train/{variant}.csv")
     p = load_params(params)
     cfg = train_config(p, variant)
     device = resolve_device(p.device)

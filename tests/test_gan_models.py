@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from gan.config import Params
+from gan.models import build_gan
+from gan.models.gan_nets import GanArch
+from gan.train_state import train_config
+
+VARIANTS = sorted(Params().variants)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_output_shapes_for_every_variant(variant):
+    cfg = train_config(Params(), variant)
+    G, D = build_gan(cfg.arch, cfg.model)
+    z = torch.randn(4, cfg.model.z_dim)
+    labels = torch.tensor([0, 3, 5, 9]) if cfg.model.conditional else None
+    x = G(z, labels)
+    assert x.shape == (4, 1, 28, 28)
+    assert x.min() >= -1 and x.max() <= 1
+    assert D(x, labels).shape == (4,)
+
+
+def test_batchnorm_in_discriminator_is_an_option_of_the_same_class():
+    plain = build_gan("dcgan", GanArch(width=8))[1]
+    with_bn = build_gan("dcgan", GanArch(width=8, d_batchnorm=True))[1]
+    assert type(plain) is type(with_bn)
+    has_bn = lambda m: any(isinstance(n, torch.nn.BatchNorm2d) for n in m.modules())  # noqa: E731
+    assert has_bn(with_bn) and not has_bn(plain)
+
+
+def test_conditional_models_require_labels_and_others_refuse_them():
+    G, D = build_gan("dcgan", GanArch(width=8, conditional=True))
+    with pytest.raises(ValueError, match="conditional: pass labels of shape \\(2,\\)"):
+        G(torch.randn(2, 100))
+    G_u, _ = build_gan("mlp", GanArch(width=8))
+    with pytest.raises(ValueError, match="unconditional"):
+        G_u(torch.randn(2, 100), torch.tensor([1, 2]))
+
+
+def test_conditioning_changes_the_output():
+    G, _ = build_gan("mlp", GanArch(width=8, conditional=True))
+    G.eval()
+    z = torch.randn(1, 100).repeat(2, 1)
+    out = G(z, torch.tensor([0, 7]))
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_unknown_architecture_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"architecture 'vae'; valid: \['dcgan', 'mlp'\]"):
+        build_gan("vae", GanArch())

@@ -1,0 +1,129 @@
+import math
+
+import pytest
+import torch
+
+from gan.config import GanConfig, Params, VariantConfig
+from gan.data import normalize
+from gan.train import NonFiniteLossError, d_step, ema_update, g_step, train
+from gan.train_state import init_state, load_state, save_state, train_config
+
+CPU = torch.device("cpu")
+
+
+def tiny_params(**gan) -> Params:
+    variants = {name: VariantConfig(arch=v.arch, conditional=v.conditional,
+                                    d_batchnorm=v.d_batchnorm, width=8)
+                for name, v in Params().variants.items()}
+    return Params(epochs=3, batch_size=64, variants=variants, gan=GanConfig(**gan))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(small_splits):
+    return normalize(small_splits["train"].images[:256]), small_splits["train"].labels[:256]
+
+
+def snapshot(module):
+    """Weights only: batch-norm running statistics are buffers, updated by any forward pass."""
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
+def changed(before, module):
+    return {k for k, v in module.named_parameters() if not torch.equal(before[k], v)}
+
+
+@pytest.mark.parametrize("variant", ["gan", "dcgan", "dcgan_bn", "cgan"])
+@pytest.mark.parametrize("mode", ["split", "joint"])
+def test_d_step_updates_only_d_and_g_step_only_g(variant, mode, tiny_data):
+    cfg = train_config(tiny_params(), variant)
+    st = init_state(cfg, CPU)
+    x, y = tiny_data[0][:16], tiny_data[1][:16]
+    labels = y if cfg.model.conditional else None
+    g0, d0 = snapshot(st.G), snapshot(st.D)
+    out = d_step(st.G, st.D, st.opt_d, x, labels, torch.randn(16, 100), labels, mode)
+    assert set(out) == {"d_loss_real", "d_loss_fake", "d_real", "d_fake"}
+    assert all(math.isfinite(v.item()) for v in out.values())
+    assert not changed(g0, st.G)
+    assert changed(d0, st.D) == set(d0)
+    d1 = snapshot(st.D)
+    out = g_step(st.G, st.D, st.opt_g, torch.randn(16, 100), labels)
+    assert math.isfinite(out["g_loss"].item())
+    assert not changed(d1, st.D)  # D frozen during the G step
+    assert changed(g0, st.G) == set(g0)
+    assert all(p.requires_grad for p in st.D.parameters())  # unfrozen afterwards
+
+
+def test_unknown_d_update_mode_lists_valid_ones(tiny_data):
+    st = init_state(train_config(tiny_params(), "gan"), CPU)
+    with pytest.raises(ValueError, match=r"unknown d_update mode 'both'; valid: \['joint', "):
+        d_step(st.G, st.D, st.opt_d, tiny_data[0][:4], None, torch.randn(4, 100), None, "both")
+
+
+def test_ema_moves_toward_model():
+    ema, model = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    target = model.weight.detach().clone()
+    start = ema.weight.detach().clone()
+    ema_update(ema, model, decay=0.75)
+    assert torch.allclose(ema.weight, 0.75 * start + 0.25 * target)
+
+
+def run(variant, data, epochs=None, **gan):
+    cfg = train_config(tiny_params(**gan), variant)
+    st = init_state(cfg, CPU)
+    return train(st, cfg, *data, lambda s, r: None), cfg
+
+
+@pytest.mark.parametrize("variant", ["dcgan_bn", "cgan"])
+def test_same_seed_same_weights(variant, tiny_data):
+    a, _ = run(variant, tiny_data)
+    b, _ = run(variant, tiny_data)
+    for module in ("G", "D"):
+        sa, sb = getattr(a, module).state_dict(), getattr(b, module).state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_resume_matches_uninterrupted_run(tmp_path, tiny_data):
+    full, cfg = run("cgan", tiny_data, ema_decay=0.9)
+    st = init_state(cfg, CPU)
+    path = tmp_path / "last.pt"
+
+    class Interrupt(Exception):
+        pass
+
+    def save_then_stop(s, row):
+        s.history.append(row)
+        s.frames.append(torch.zeros(100, 28, 28, dtype=torch.uint8))
+        save_state(path, s, cfg, "data")
+        if s.epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(st, cfg, *tiny_data, save_then_stop)
+    del st
+    resumed = load_state(path, cfg, CPU, "data")
+    assert resumed is not None and resumed.epoch == 1
+    train(resumed, cfg, *tiny_data, lambda s, r: None)
+    for module in ("G", "D", "ema"):
+        sa, sb = getattr(full, module).state_dict(), getattr(resumed, module).state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa), module
+
+
+def test_checkpoint_of_other_config_or_data_is_not_resumed(tmp_path, tiny_data):
+    cfg = train_config(tiny_params(), "gan")
+    st = init_state(cfg, CPU)
+    st.frames.append(torch.zeros(100, 28, 28, dtype=torch.uint8))
+    save_state(tmp_path / "last.pt", st, cfg, "data")
+    other = train_config(tiny_params(label_smoothing=0.1), "gan")
+    assert load_state(tmp_path / "last.pt", other, CPU, "data") is None
+    assert load_state(tmp_path / "last.pt", cfg, CPU, "other-data") is None
+    assert load_state(tmp_path / "last.pt", cfg, CPU, "data") is not None
+
+
+def test_nan_loss_stops_with_epoch_and_step(tiny_data):
+    cfg = train_config(tiny_params(), "gan")
+    st = init_state(cfg, CPU)
+    x = tiny_data[0].clone()
+    x[70] = float("nan")  # lands in some batch of the first epoch
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss at epoch 1, step \d+"):
+        train(st, cfg, x, tiny_data[1], lambda s, r: None)
+    assert st.epoch == 0
