@@ -83,6 +83,15 @@ class VariantConfig:
     lr_g: float | None = _bounded(None, gt=0)
 
 
+@dataclass(frozen=True)
+class EvalConfig:
+    n_samples: int = _bounded(10000, ge=2)             # generated vs this many test images
+    coverage_min_share: float = _bounded(0.02, ge=0, le=1)
+    batch_size: int = _bounded(1000, ge=1)
+    eval_every: int = _bounded(5, ge=0)                # epochs between in-training checks; 0: off
+    train_n_samples: int = _bounded(2000, ge=2)        # samples for those (cheaper) checks
+
+
 DEFAULT_VARIANTS = {
     "gan": VariantConfig(arch="mlp"),
     "dcgan": VariantConfig(arch="dcgan"),
@@ -109,6 +118,7 @@ class Params:
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     gan: GanConfig = field(default_factory=GanConfig)
     variants: dict[str, VariantConfig] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
+    eval: EvalConfig = field(default_factory=EvalConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
     def __post_init__(self) -> None:

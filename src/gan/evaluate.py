@@ -1,0 +1,135 @@
+"""Score images in the classifier's feature space against the cached test-set reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gan import CLASS_NAMES, class_slug
+from gan.atomic import atomic_file
+from gan.checkpoint import load_checkpoint
+from gan.data import denormalize, normalize
+from gan.metrics import MetricError, class_coverage, feature_stats, frechet_distance, prdc
+
+
+@dataclass
+class Reference:
+    """Test-set statistics, computed once by the `reference` stage."""
+
+    features: torch.Tensor        # (N, D) float32
+    labels: torch.Tensor          # (N,) int64
+    mu: np.ndarray                # (D,) float64
+    sigma: np.ndarray             # (D, D) float64
+    class_mu: list[np.ndarray]    # per class
+    class_sigma: list[np.ndarray]
+
+    def save(self, path: Path) -> None:
+        payload = {"features": self.features, "labels": self.labels,
+                   "mu": torch.from_numpy(self.mu), "sigma": torch.from_numpy(self.sigma),
+                   "class_mu": torch.from_numpy(np.stack(self.class_mu)),
+                   "class_sigma": torch.from_numpy(np.stack(self.class_sigma))}
+        with atomic_file(path) as tmp:
+            torch.save(payload, tmp)
+
+    @classmethod
+    def load(cls, path: Path) -> Reference:
+        if not Path(path).is_file():
+            raise MetricError(f"{path}: reference statistics not found; run "
+                              "`dvc repro reference` (or pass --reference)")
+        p = torch.load(path, weights_only=True)
+        return cls(p["features"], p["labels"], p["mu"].numpy(), p["sigma"].numpy(),
+                   list(p["class_mu"].numpy()), list(p["class_sigma"].numpy()))
+
+    @classmethod
+    def from_features(cls, features: torch.Tensor, labels: torch.Tensor) -> Reference:
+        mu, sigma = feature_stats(features)
+        per_class = [feature_stats(features[labels == k]) for k in range(len(CLASS_NAMES))]
+        return cls(features, labels, mu, sigma, [m for m, _ in per_class],
+                   [s for _, s in per_class])
+
+
+def load_classifier(path: Path, device: torch.device) -> nn.Module:
+    """The pipeline's classifier, rebuilt from its checkpoint, in eval mode."""
+    return load_checkpoint(path, device)[0]["classifier"].eval()
+
+
+@torch.no_grad()
+def embed(classifier: nn.Module, images: torch.Tensor, device: torch.device,
+          batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (N, 28, 28) -> classifier features (N, D) and class probabilities (N, 10), on CPU."""
+    classifier.eval()
+    feats, probs = [], []
+    for start in range(0, len(images), batch_size):
+        x = normalize(images[start:start + batch_size].to(device))  # (B, 1, 28, 28)
+        f = classifier.features(x)
+        feats.append(f.float().cpu())
+        probs.append(classifier.head(f).softmax(1).float().cpu())
+    return torch.cat(feats), torch.cat(probs)
+
+
+def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference,
+          min_share: float, labels: torch.Tensor | None = None, with_prdc: bool = True) -> dict:
+    """FID, class coverage and (optionally) PRDC; with `labels` (conditioning or ground truth)
+    also label accuracy and per-class FID (intra-class FID is their mean)."""
+    result = {"n_samples": len(features),
+              "fid": frechet_distance(*feature_stats(features), ref.mu, ref.sigma)}
+    result |= class_coverage(probs, min_share)
+    if with_prdc:
+        result |= prdc(ref.features, features)
+    if labels is not None:
+        result["label_accuracy"] = float((probs.argmax(1) == labels).float().mean())
+        per_class = {}
+        for k, name in enumerate(CLASS_NAMES):
+            mask = labels == k
+            if mask.sum() > features.shape[1]:  # enough samples for a full-rank covariance
+                per_class[name] = frechet_distance(*feature_stats(features[mask]),
+                                                   ref.class_mu[k], ref.class_sigma[k])
+        result["class_fid"] = per_class
+        result["intra_fid"] = float(np.mean(list(per_class.values()))) if per_class else None
+    return result
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, z_dim: int, conditional: bool, device: torch.device,
+             seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n uint8 samples (n, 28, 28) from G in eval mode; conditional: balanced class labels."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % len(CLASS_NAMES) if conditional else None
+    was_training = G.training
+    G.eval()
+    images = []
+    for start in range(0, n, batch_size):
+        b = min(batch_size, n - start)
+        z = torch.randn(b, z_dim, generator=gen).to(device)               # (b, z_dim)
+        y = None if labels is None else labels[start:start + b].to(device)
+        images.append(denormalize(G(z, y).float()).cpu())                 # (b, 28, 28)
+    G.train(was_training)
+    return torch.cat(images), labels
+
+
+def mlflow_metrics(result: dict, prefix: str = "") -> dict[str, float]:
+    """Flatten a score() result into MLflow metric keys (class_share/5_sandal, ...)."""
+    flat = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            flat |= {f"{prefix}{key}/{class_slug(name)}": v for name, v in value.items()}
+        elif value is not None:
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
+def progress_metrics(G: nn.Module, z_dim: int, conditional: bool, classifier: nn.Module,
+                     ref: Reference, n: int, min_share: float, device: torch.device,
+                     seed: int, batch_size: int = 1000) -> dict[str, float]:
+    """Cheap in-training check: FID on n samples (`fid_quick`) and class coverage, as MLflow
+    metric keys (class_share/5_sandal, ...). Uses its own RNG: training is unaffected."""
+    images, _ = generate(G, n, z_dim, conditional, device, seed, batch_size)
+    feats, probs = embed(classifier, images, device, batch_size)
+    result = score(feats, probs, ref, min_share, with_prdc=False)
+    result["fid_quick"] = result.pop("fid")
+    del result["n_samples"]
+    return mlflow_metrics(result)

@@ -1,0 +1,80 @@
+"""Read generated images from files other tools write: .npy, .npz, .pt, or a folder of PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan.errors import PipelineError
+
+EXPECTED = "uint8 images of shape N x 28 x 28 (values 0..255)"
+
+
+class ImageInputError(PipelineError, ValueError):
+    """Images to score are missing or not in the expected form."""
+
+
+def _from_mapping(data: dict, path: Path) -> tuple[object, object | None]:
+    for key in ("images", "x"):
+        if key in data:
+            return data[key], data.get("labels", data.get("y"))
+    if len(data) == 1:
+        return next(iter(data.values())), None
+    raise ImageInputError(f"{path}: holds {sorted(data)}; name the images array 'images' "
+                          "(and optional labels 'labels')")
+
+
+def _read(path: Path) -> tuple[object, object | None]:
+    if path.is_dir():
+        files = sorted(path.glob("*.png"))
+        if not files:
+            raise ImageInputError(f"{path}: no .png files in this folder")
+        return np.stack([np.asarray(Image.open(f).convert("L")) for f in files]), None
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return np.load(path, allow_pickle=False), None
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            return _from_mapping({k: npz[k] for k in npz.files}, path)
+    if suffix == ".pt":
+        data = torch.load(path, weights_only=True)
+        return _from_mapping(data, path) if isinstance(data, dict) else (data, None)
+    raise ImageInputError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz, .pt or a "
+                          "folder of .png files")
+
+
+def _as_uint8(array: object, path: Path) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(array)) if not isinstance(array, torch.Tensor) else array
+    if t.dtype != torch.uint8:
+        raise ImageInputError(f"{path}: images are {t.dtype}, expected {EXPECTED}; "
+                              "scale to 0..255 and convert to uint8")
+    if t.ndim == 4 and t.shape[1] == 1:
+        t = t[:, 0]  # (N, 1, 28, 28) -> (N, 28, 28)
+    if t.ndim != 3 or tuple(t.shape[1:]) != (28, 28):
+        raise ImageInputError(f"{path}: images have shape {tuple(t.shape)}, expected {EXPECTED}")
+    return t.contiguous()
+
+
+def load_images(path: Path | str, labels_path: Path | str | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(N, 28, 28) uint8 images and optional (N,) int64 labels 0..9."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageInputError(f"{path}: not found")
+    images, labels = _read(path)
+    images = _as_uint8(images, path)
+    if labels_path is not None:
+        labels_path = Path(labels_path)
+        if not labels_path.exists():
+            raise ImageInputError(f"{labels_path}: not found")
+        labels, _ = _read(labels_path)
+    if labels is None:
+        return images, None
+    labels = torch.as_tensor(np.asarray(labels)).long().flatten()
+    if len(labels) != len(images) or labels.min() < 0 or labels.max() > 9:
+        raise ImageInputError(f"labels must be {len(images)} class indices in 0..9, got "
+                              f"{len(labels)} values in {int(labels.min())}..{int(labels.max())}")
+    return images, labels

@@ -1,0 +1,111 @@
+"""Sample-quality metrics on any feature/probability tensors: FID, class coverage, and
+precision/recall/density/coverage (Naeem et al., 2020) in a classifier's feature space."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+
+import numpy as np
+import scipy.linalg
+import torch
+
+from gan import CLASS_NAMES
+from gan.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+class MetricError(PipelineError, ValueError):
+    """Metric inputs are unusable (too few samples, a non-real matrix square root...)."""
+
+
+def feature_stats(features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(N, D) features -> mean (D,) and covariance (D, D), in float64."""
+    x = features.detach().cpu().double().numpy()
+    n, d = x.shape
+    if n <= d:
+        raise MetricError(f"{n} samples cannot give a full-rank covariance of {d} features; "
+                          f"use more than {d} images")
+    return x.mean(axis=0), np.cov(x, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
+                     sigma2: np.ndarray, eps: float = 1e-6) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) for two Gaussians."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    singular = any(issubclass(w.category, scipy.linalg.LinAlgWarning) for w in caught)
+    if singular or not np.isfinite(covmean).all():
+        log.warning("FID: S1 S2 is singular; adding %g to the diagonal of both covariances", eps)
+        offset = np.eye(len(mu1)) * eps
+        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        imag = np.abs(covmean.imag).max()
+        if imag > 1e-3 * max(1.0, np.abs(covmean.real).max()):
+            raise MetricError(f"FID: the matrix square root has an imaginary part of {imag:.3g}; "
+                              "the covariances are ill-conditioned (use more samples)")
+        covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+
+
+def fid(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    return frechet_distance(*feature_stats(features_a), *feature_stats(features_b))
+
+
+def class_coverage(probs: torch.Tensor, min_share: float = 0.02) -> dict:
+    """Per-class share of samples by predicted class, classes covered, KL to uniform (nats)."""
+    k = probs.shape[1]
+    counts = torch.bincount(probs.argmax(1).cpu(), minlength=k).double()
+    share = counts / counts.sum()
+    nonzero = share[share > 0]
+    kl = float((nonzero * (nonzero * k).log()).sum())
+    return {
+        "class_share": {name: float(s) for name, s in zip(CLASS_NAMES, share, strict=True)},
+        "classes_covered": int((share >= min_share).sum()),
+        "kl_to_uniform": kl,
+        "mean_confidence": float(probs.max(1).values.mean()),
+    }
+
+
+def _knn_radii(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+    """Distance from each row of x to its k-th nearest other row."""
+    radii = []
+    for start in range(0, len(x), chunk):
+        d = torch.cdist(x[start:start + chunk], x)               # (c, N)
+        radii.append(d.kthvalue(k + 1, dim=1).values)            # +1: the point itself
+    return torch.cat(radii)
+
+
+def _within(a: torch.Tensor, b: torch.Tensor, radii_b: torch.Tensor,
+            chunk: int = 2048) -> torch.Tensor:
+    """(len(a), ) count, for each row of a, of the rows of b whose radius ball contains it."""
+    counts = []
+    for start in range(0, len(a), chunk):
+        d = torch.cdist(a[start:start + chunk], b)               # (c, M)
+        counts.append((d <= radii_b[None, :]).sum(1))
+    return torch.cat(counts)
+
+
+def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5) -> dict:
+    """Precision and recall (k-NN manifolds, k_pr) and density and coverage (k_dc)."""
+    real, fake = real.float(), fake.float()
+    if min(len(real), len(fake)) <= max(k_pr, k_dc):
+        raise MetricError(f"precision/recall need more than {max(k_pr, k_dc)} samples per set")
+    real_r_pr, fake_r_pr = _knn_radii(real, k_pr), _knn_radii(fake, k_pr)
+    real_r_dc = real_r_pr if k_dc == k_pr else _knn_radii(real, k_dc)
+    in_real = _within(fake, real, real_r_dc)
+    nearest_fake = torch.cat([torch.cdist(real[s:s + 2048], fake).min(1).values
+                              for s in range(0, len(real), 2048)])
+    return {
+        "precision": float((_within(fake, real, real_r_pr) > 0).float().mean()),
+        "recall": float((_within(real, fake, fake_r_pr) > 0).float().mean()),
+        "density": float(in_real.sum() / (k_dc * len(fake))),
+        "coverage": float((nearest_fake <= real_r_dc).float().mean()),
+    }
+
+
+KL_SINGLE_CLASS = math.log(len(CLASS_NAMES))  # ln 10: every sample in one class

@@ -1,0 +1,121 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gan.classify import train_classifier
+from gan.config import ClassifierConfig
+from gan.evaluate import Reference, embed, score
+from gan.metrics import (
+    KL_SINGLE_CLASS,
+    MetricError,
+    class_coverage,
+    feature_stats,
+    fid,
+    frechet_distance,
+    prdc,
+)
+from gan.tracking import NullTracker
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def classifier(small_splits):
+    cfg = ClassifierConfig(epochs=2, batch_size=64, channels=8, feature_dim=32)
+    model, _ = train_classifier(small_splits, cfg, seed=0, device=CPU, tracker=NullTracker())
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def test_features(classifier, small_splits):
+    return embed(classifier, small_splits["test"].images, CPU)
+
+
+def test_fid_of_a_set_with_itself_is_zero(test_features):
+    assert abs(fid(test_features[0], test_features[0])) < 1e-6
+
+
+def test_fid_train_subset_small_and_missing_classes_large(classifier, small_splits,
+                                                          test_features):
+    train = small_splits["train"]
+    train_feats, _ = embed(classifier, train.images[:1000], CPU)
+    some = train.labels < 5  # only the first five classes
+    some_feats, _ = embed(classifier, train.images[some][:500], CPU)
+    same_distribution = fid(train_feats, test_features[0])
+    missing_classes = fid(some_feats, test_features[0])
+    assert missing_classes > 5 * same_distribution
+
+
+def test_fid_matches_independent_eigenvalue_computation():
+    rng = np.random.default_rng(0)
+    d = 16
+    a, b = rng.normal(size=(d, 2 * d)), rng.normal(size=(d, 2 * d))
+    s1, s2 = a @ a.T / d, b @ b.T / d
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    # Tr((S1 S2)^(1/2)) = sum of square roots of the (real, non-negative) eigenvalues of S1 S2.
+    eig = np.linalg.eigvals(s1 @ s2).real.clip(min=0)
+    expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(eig).sum()
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-6)
+
+
+def test_singular_covariances_get_an_offset_and_a_log(caplog):
+    d = 4
+    sigma = np.zeros((d, d))
+    value = frechet_distance(np.zeros(d), sigma, np.ones(d), sigma)
+    assert value == pytest.approx(d, abs=1e-3)
+    assert "adding 1e-06 to the diagonal" in caplog.text
+
+
+def test_too_few_samples_for_full_rank_covariance():
+    with pytest.raises(MetricError, match="10 samples cannot give a full-rank covariance of 32"):
+        feature_stats(torch.randn(10, 32))
+
+
+def test_one_class_gives_coverage_one_and_kl_ln10():
+    probs = torch.zeros(100, 10)
+    probs[:, 5] = 1.0
+    result = class_coverage(probs)
+    assert result["classes_covered"] == 1
+    assert result["kl_to_uniform"] == pytest.approx(math.log(10)) == pytest.approx(
+        KL_SINGLE_CLASS)
+    assert result["class_share"]["sandal"] == 1.0 and result["mean_confidence"] == 1.0
+
+
+def test_balanced_classes_give_zero_kl_and_threshold_applies():
+    probs = torch.eye(10).repeat(10, 1)  # 10 samples of each class
+    assert class_coverage(probs)["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
+    probs[10::10] = torch.eye(10)[1]  # class 0 down to 1 sample of 100: share 0.01 < 0.02
+    assert class_coverage(probs, min_share=0.02)["classes_covered"] == 9
+
+
+def test_prdc_on_two_draws_of_one_distribution():
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(2000, 8, generator=gen), torch.randn(2000, 8, generator=gen)
+    m = prdc(real, fake)
+    # Same distribution: precision and recall high and alike (about 0.9 at k=3 in 8-D),
+    # density about 1, coverage about 1 - 2^-k (Naeem et al., 2020).
+    assert m["precision"] > 0.85 and m["recall"] > 0.85
+    assert m["precision"] == pytest.approx(m["recall"], abs=0.05)
+    assert m["density"] == pytest.approx(1.0, abs=0.1)
+    assert m["coverage"] == pytest.approx(1 - 0.5 ** 5, abs=0.03)
+
+
+def test_prdc_sees_a_collapsed_generator():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(1000, 8, generator=gen)
+    fake = 0.05 * torch.randn(1000, 8, generator=gen)  # all mass near the mode
+    m = prdc(real, fake)
+    assert m["precision"] > 0.9 and m["recall"] < 0.2 and m["coverage"] < 0.2
+
+
+def test_score_conditional_extras(classifier, small_splits, test_features):
+    feats, probs = test_features
+    labels = small_splits["test"].labels
+    ref = Reference.from_features(feats, labels)
+    result = score(feats, probs, ref, 0.02, labels=labels, with_prdc=False)
+    assert result["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert 0.5 < result["label_accuracy"] <= 1.0
+    assert len(result["class_fid"]) == 10
+    assert result["intra_fid"] == pytest.approx(0.0, abs=1e-3)  # ~100 samples per class
