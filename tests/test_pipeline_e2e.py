@@ -23,8 +23,9 @@ SMALL = {
     "epochs": 2,
     "batch_size": 64,
     "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
-    "classifier": {"epochs": 2, "channels": 8, "feature_dim": 32},
+    "classifier": {"epochs": 3, "channels": 16, "feature_dim": 32},
     "variants": {name: {"width": 8} for name in VARIANTS},
+    "eval": {"eval_every": 1, "train_n_samples": 200},
 }
 
 
@@ -87,6 +88,46 @@ def test_repro_builds_everything(workspace):
         assert gif.n_frames == 3  # before training, then one per epoch
 
 
+def test_evaluation_metrics_for_every_variant(workspace):
+    root, env = workspace
+    reference = json.loads((root / "metrics/reference.json").read_text())
+    assert reference["n_samples"] == 1000 and reference["fid_floor"] > 0
+    assert reference["test_set"]["classes_covered"] == 10
+    for name in VARIANTS:
+        m = json.loads((root / f"metrics/{name}.json").read_text())
+        assert m["n_samples"] == 1000 and m["fid"] > reference["fid_floor"]
+        assert 0 <= m["kl_to_uniform"] <= 2.31 and 1 <= m["classes_covered"] <= 10
+        assert {"precision", "recall", "density", "coverage"} <= set(m)
+        assert ("label_accuracy" in m) == (name == "cgan")
+    report = (root / "metrics/report/report.md").read_text()
+    assert "| real data |" in report and "| dcgan_bn |" in report
+    assert (root / "metrics/report/class_share.png").stat().st_size > 1000
+    shown = run(["dvc", "exp", "show", "--json"], root, env).stdout
+    assert "classes_covered" in shown and "metrics/dcgan.json" in shown
+
+
+def test_score_any_images_reports_exactly_their_classes(workspace, tmp_path):
+    import numpy as np
+    import torch
+
+    root, env = workspace
+    test = torch.load(root / "data/prepared/fashion_mnist.pt", weights_only=True)
+    keep = (test["test_labels"] == 1) | (test["test_labels"] == 8)  # trousers and bags
+    np.save(tmp_path / "some.npy", test["test_images"][keep].numpy())
+    # This small classifier misreads a few percent of any class, so the covered threshold is
+    # raised from 0.02 to 0.1 here; the pipeline's full classifier needs no such allowance.
+    params = merge(yaml.safe_load((root / "params.yaml").read_text()),
+                   {"eval": {"coverage_min_share": 0.1}})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = run(["gan", "score", str(tmp_path / "some.npy"), "--no-prdc-metrics",
+               "--params", str(tmp_path / "params.yaml")], root, env)
+    result = json.loads(out.stdout)
+    covered = {c for c, share in result["class_share"].items() if share >= 0.1}
+    assert covered == {"trouser", "bag"} and result["classes_covered"] == 2
+    bad = run(["gan", "score", str(tmp_path / "none.npy")], root, env, check=False)
+    assert bad.returncode == 2 and "none.npy: not found" in bad.stderr
+
+
 def test_plots_show_renders_loss_curves(workspace):
     root, env = workspace
     run(["dvc", "plots", "show", "-o", "plots_html"], root, env)
@@ -110,12 +151,19 @@ def test_metrics_show_lists_accuracy(workspace):
 def test_mlflow_has_one_run_per_variant_with_curves_and_images(workspace):
     root, _ = workspace
     with sqlite3.connect(root / "mlflow.db") as db:
-        runs = dict(db.execute("select name, run_uuid from runs where name != 'classifier'"))
+        runs = dict(db.execute("select name, run_uuid from runs "
+                               "where name not in ('classifier', 'report')"))
         assert sorted(runs) == sorted(VARIANTS)
         steps = db.execute("select step from metrics where run_uuid=? and key='g_loss' "
                            "order by step", (runs["cgan"],)).fetchall()
         tags = dict(db.execute("select key, value from tags where run_uuid=?", (runs["cgan"],)))
+        shares = db.execute("select step from metrics where run_uuid=? and "
+                            "key='class_share/5_sandal' order by step", (runs["dcgan"],))
+        final = dict(db.execute("select key, value from metrics where run_uuid=? and "
+                                "key like 'eval/%'", (runs["cgan"],)))
     assert [s for (s,) in steps] == [1, 2]
+    assert [s for (s,) in shares] == [1, 2]  # in-training coverage, one point per epoch
+    assert {"eval/fid", "eval/classes_covered", "eval/label_accuracy"} <= set(final)
     assert tags["variant"] == "cgan" and tags["architecture"] == "dcgan"
     artifacts = root / "mlartifacts"
     for name in ("grid.png", "training.gif"):
@@ -130,8 +178,8 @@ def test_mlflow_run_has_params_and_epoch_metrics(workspace):
         steps = db.execute("select step from metrics where run_uuid=? and key='val_accuracy' "
                            "order by step", (run_id,)).fetchall()
         tags = dict(db.execute("select key, value from tags where run_uuid=?", (run_id,)))
-    assert params["classifier.epochs"] == "2" and params["lr_d"] == "0.0002"
-    assert [s for (s,) in steps] == [1, 2]
+    assert params["classifier.epochs"] == "3" and params["lr_d"] == "0.0002"
+    assert [s for (s,) in steps] == [1, 2, 3]
     assert tags["stage"] == "train_classifier" and len(tags["git_commit"]) == 40
 
 
