@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 from gan.atomic import write_text
-from gan.checkpoint import load_checkpoint
 from gan.config import load_params
 from gan.data import load_prepared
 from gan.evaluate import Reference, embed, generate, load_classifier, mlflow_metrics, score
@@ -15,7 +14,7 @@ from gan.image_files import load_images
 from gan.metrics import class_coverage, fid, prdc
 from gan.runtime import resolve_device
 from gan.tracking import start_run
-from gan.train_state import config_from_dict
+from gan.train_state import load_trained
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +58,7 @@ def run_evaluate(variant: str, model: Path | None = None,
     out = out or Path(f"metrics/{variant}.json")
     p = load_params(params)
     device = resolve_device(p.device)
-    models, extra = load_checkpoint(model, device)
-    cfg = config_from_dict(extra["config"])
-    G = models.get("generator_ema", models["generator"])
+    G, cfg, extra = load_trained(model, device)
     ref = Reference.load(reference)
     n = len(ref.labels)
     images, labels = generate(G, n, cfg.model.z_dim, cfg.model.conditional, device,

@@ -11,11 +11,10 @@ from torchvision.utils import make_grid
 
 from gan import CLASS_NAMES
 from gan.atomic import atomic_file
-from gan.checkpoint import load_checkpoint
 from gan.config import load_params
 from gan.runtime import resolve_device
 from gan.tracking import start_run
-from gan.train_state import GRID_SIDE, config_from_dict, fixed_noise, render
+from gan.train_state import GRID_SIDE, fixed_noise, load_trained, render
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +63,7 @@ def run_sample(variant: str, model: Path | None = None, out_dir: Path | None = N
     out_dir = out_dir or Path(f"data/samples/{variant}")
     p = load_params(params)
     device = resolve_device(p.device)
-    models, extra = load_checkpoint(model, device)
-    cfg = config_from_dict(extra["config"])
-    G = models.get("generator_ema", models["generator"])
+    G, cfg, extra = load_trained(model, device)
     z, labels = fixed_noise(cfg, device)
     rows = list(CLASS_NAMES) if cfg.model.conditional else None
     grid_path, gif_path = out_dir / "grid.png", out_dir / "training.gif"

@@ -178,3 +178,12 @@ def _restore_rng(state: TrainState, rng: dict[str, Any]) -> None:
     torch.set_rng_state(rng["torch"])
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
+
+
+def load_trained(path: Path, device: torch.device
+                 ) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
+    """A trained variant's sampling generator (the EMA copy when there is one, in eval mode),
+    its config and the checkpoint's extra data (epoch, run_id, frames...)."""
+    models, extra = load_checkpoint(path, device)
+    G = models.get("generator_ema", models["generator"]).eval()
+    return G, config_from_dict(extra["config"]), extra
