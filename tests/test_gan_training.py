@@ -6,7 +6,7 @@ import torch
 from gan.config import GanConfig, Params, VariantConfig
 from gan.data import normalize
 from gan.train import NonFiniteLossError, d_step, ema_update, g_step, train
-from gan.train_state import init_state, load_state, save_state, train_config
+from gan.train_state import fingerprint, init_state, load_state, save_state, train_config
 
 CPU = torch.device("cpu")
 
@@ -108,15 +108,19 @@ def test_resume_matches_uninterrupted_run(tmp_path, tiny_data):
         assert all(torch.equal(sa[k], sb[k]) for k in sa), module
 
 
-def test_checkpoint_of_other_config_or_data_is_not_resumed(tmp_path, tiny_data):
+def test_only_an_unfinished_run_of_the_same_config_data_and_code_resumes(tmp_path, tiny_data):
     cfg = train_config(tiny_params(), "gan")
     st = init_state(cfg, CPU)
     st.frames.append(torch.zeros(100, 28, 28, dtype=torch.uint8))
-    save_state(tmp_path / "last.pt", st, cfg, "data")
+    key = fingerprint(tiny_data[0])
+    save_state(tmp_path / "last.pt", st, cfg, key)
     other = train_config(tiny_params(label_smoothing=0.1), "gan")
-    assert load_state(tmp_path / "last.pt", other, CPU, "data") is None
-    assert load_state(tmp_path / "last.pt", cfg, CPU, "other-data") is None
-    assert load_state(tmp_path / "last.pt", cfg, CPU, "data") is not None
+    assert load_state(tmp_path / "last.pt", other, CPU, key) is None
+    assert load_state(tmp_path / "last.pt", cfg, CPU, fingerprint(tiny_data[0][:100])) is None
+    assert load_state(tmp_path / "last.pt", cfg, CPU, key) is not None
+    st.epoch = cfg.epochs  # finished: a re-run (changed code, forced) trains afresh
+    save_state(tmp_path / "last.pt", st, cfg, key)
+    assert load_state(tmp_path / "last.pt", cfg, CPU, key) is None
 
 
 def test_nan_loss_stops_with_epoch_and_step(tiny_data):

@@ -23,7 +23,7 @@ from gan.train_state import (
     TrainConfig,
     TrainState,
     add_frame,
-    data_id,
+    fingerprint,
     fixed_noise,
     init_state,
     load_state,
@@ -60,11 +60,11 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
     cfg = train_config(p, variant)
     device = resolve_device(p.device)
     train_split = load_prepared(data)["train"]
-    data_key = data_id(train_split.images)
+    run_key = fingerprint(train_split.images)
     x = normalize(train_split.images).to(device)  # (N, 1, 28, 28) resident on the device
     y = train_split.labels.to(device)             # (N,)
     last = state_dir / "last.pt"
-    state = load_state(last, cfg, device, data_key) or init_state(cfg, device)
+    state = load_state(last, cfg, device, run_key) or init_state(cfg, device)
     z_fixed, labels_fixed = fixed_noise(cfg, device)
     if not state.frames:  # frame 0: the untrained generator (pure noise)
         add_frame(state, render(state.sampler, z_fixed, labels_fixed))
@@ -82,7 +82,7 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
             st.history.append({"epoch": st.epoch, **row})
             if st.epoch % cfg.grid_every == 0 or st.epoch == cfg.epochs:
                 add_frame(st, render(st.sampler, z_fixed, labels_fixed))
-            save_state(last, st, cfg, data_key)
+            save_state(last, st, cfg, run_key)
             write_text(metrics_csv, history_csv(st.history))
             tracker.log_metrics(row, step=st.epoch)
             if check and st.epoch % p.eval.eval_every == 0:
@@ -91,7 +91,7 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
         log.info("training %s (%s) on %d images, device %s, from epoch %d", variant, cfg.arch,
                  len(y), device, state.epoch)
         train(state, cfg, x, y, on_epoch)
-        save_state(out, state, cfg, data_key)
+        save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,12 +128,20 @@ def render(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.
     return images
 
 
-def data_id(images: torch.Tensor) -> str:
-    """Fingerprint of the training images, so a checkpoint never resumes on other data."""
-    return hashlib.sha1(images.contiguous().cpu().numpy().tobytes()).hexdigest()
+# Modules whose code decides the trained weights: a checkpoint of other code is not resumed.
+TRAINING_CODE = ("gan.train", "gan.train_state", "gan.models.gan_nets", "gan.data")
 
 
-def save_state(path: Path, state: TrainState, cfg: TrainConfig, data: str) -> None:
+def fingerprint(images: torch.Tensor) -> str:
+    """Hash of the training images and the training code, so a checkpoint is resumed only by
+    the same run on the same data."""
+    digest = hashlib.sha1(images.contiguous().cpu().numpy().tobytes())
+    for name in TRAINING_CODE:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def save_state(path: Path, state: TrainState, cfg: TrainConfig, run_key: str) -> None:
     models = {"generator": state.G, "discriminator": state.D}
     if state.ema is not None:
         models["generator_ema"] = state.ema
@@ -141,7 +150,7 @@ def save_state(path: Path, state: TrainState, cfg: TrainConfig, data: str) -> No
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     save_checkpoint(path, models, extra={
-        "config": asdict(cfg), "data_id": data, "epoch": state.epoch,
+        "config": asdict(cfg), "fingerprint": run_key, "epoch": state.epoch,
         "history": state.history, "frames": torch.stack(state.frames),
         "frame_epochs": state.frame_epochs, "run_id": state.run_id,
         "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(), "rng": rng,
@@ -149,13 +158,18 @@ def save_state(path: Path, state: TrainState, cfg: TrainConfig, data: str) -> No
 
 
 def load_state(path: Path, cfg: TrainConfig, device: torch.device,
-               data: str) -> TrainState | None:
-    """Resume from `path` if it was written for this exact config and data, else None."""
+               run_key: str) -> TrainState | None:
+    """Resume from `path` if it holds an unfinished run of this exact config, data and code
+    (`run_key`, see fingerprint()); else None. A finished run is never resumed: the stage is
+    re-run because something changed, or was forced, and trains afresh."""
     if not path.is_file():
         return None
     models, extra = load_checkpoint(path, device)
-    if extra.get("config") != asdict(cfg) or extra.get("data_id") != data:
-        log.info("%s: written for another config or data; starting afresh", path)
+    if extra.get("config") != asdict(cfg) or extra.get("fingerprint") != run_key:
+        log.info("%s: written for another config, data or code; starting afresh", path)
+        return None
+    if extra["epoch"] >= cfg.epochs:
+        log.info("%s: holds a finished run; starting afresh", path)
         return None
     G, D = models["generator"], models["discriminator"]
     opt_g, opt_d = _optimizers(cfg, G, D)
