@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan.data import batches
+from gan.errors import PipelineError
 from gan.train_state import TrainConfig, TrainState
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 METRICS = ("d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(PipelineError, RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 

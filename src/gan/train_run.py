@@ -76,7 +76,7 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
         if state.run_id is None:
             tracker.log_params({**flatten(asdict(cfg)), "device": str(device),
                                 "n_train": len(y)})
-        state.run_id = tracker.run_id
+        state.run_id = tracker.run_id or state.run_id
 
         def on_epoch(st: TrainState, row: dict[str, float]) -> None:
             st.history.append({"epoch": st.epoch, **row})
@@ -93,7 +93,6 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
         train(state, cfg, x, y, on_epoch)
         save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))
-
 
 
 def _progress_check(p: Params, cfg: TrainConfig, classifier: Path, reference: Path,
