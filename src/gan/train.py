@@ -128,8 +128,7 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
             ema_update(state.ema, state.G, cfg.ema_decay)
         row = torch.stack([out[k] for k in METRICS])
         bad = ~torch.isfinite(row).all()
-        first_bad = torch.where(bad & (first_bad < 0), torch.tensor(step, device=device),
-                                first_bad)
+        first_bad = torch.where(bad & (first_bad < 0), step, first_bad)
         totals += row
         n_steps += 1
     if n_steps == 0:
