@@ -52,8 +52,11 @@ def run_evaluate(variant: str, model: Path | None = None,
                  reference: Path = Path("data/eval/reference.pt"),
                  out: Path | None = None, params: Path = Path("params.yaml"),
                  track: bool = True) -> None:
-    """Score a trained VARIANT: FID, class coverage, precision/recall/density/coverage, and for
-    conditional variants label accuracy and intra-class FID. Writes metrics/VARIANT.json."""
+    """Score a trained VARIANT: FID, class coverage, precision/recall/density/coverage.
+
+    Conditional variants also get label accuracy and intra-class FID. Writes
+    metrics/VARIANT.json and logs to the variant's MLflow run.
+    """
     model = model or Path(f"data/models/{variant}.pt")
     out = out or Path(f"metrics/{variant}.json")
     p = load_params(params)
@@ -80,8 +83,11 @@ def run_score(images: Path, labels: Path | None = None,
               classifier: Path = Path("data/models/classifier.pt"),
               reference: Path = Path("data/eval/reference.pt"),
               params: Path = Path("params.yaml"), prdc_metrics: bool = True) -> None:
-    """Score generated IMAGES from anywhere (.npy, .npz or .pt of uint8 N x 28 x 28, or a folder
-    of PNGs; optional labels) and print the metrics as JSON."""
+    """Score generated IMAGES from anywhere and print the metrics as JSON.
+
+    IMAGES: a .npy, .npz or .pt of uint8 N x 28 x 28, or a folder of PNGs. Labels (optional,
+    --labels or a `labels` array in the .npz/.pt) add label accuracy and intra-class FID.
+    """
     p = load_params(params)
     device = resolve_device(p.device)
     imgs, lbls = load_images(images, labels)

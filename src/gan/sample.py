@@ -58,7 +58,9 @@ def save_animation(frames: list[Image.Image], path: Path, ms_per_frame: int = 30
 def run_sample(variant: str, model: Path | None = None, out_dir: Path | None = None,
                params: Path = Path("params.yaml"), track: bool = True) -> None:
     """Draw the fixed-noise grid of a trained VARIANT and the animation of its training.
-    Paths default to data/models/VARIANT.pt and data/samples/VARIANT/."""
+
+    Paths default to data/models/VARIANT.pt and data/samples/VARIANT/.
+    """
     model = model or Path(f"data/models/{variant}.pt")
     out_dir = out_dir or Path(f"data/samples/{variant}")
     p = load_params(params)

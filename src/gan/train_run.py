@@ -49,10 +49,12 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
                   classifier: Path = Path("data/models/classifier.pt"),
                   reference: Path = Path("data/eval/reference.pt"),
                   params: Path = Path("params.yaml"), track: bool = True) -> None:
-    """Train one GAN VARIANT (a key of `variants` in params.yaml); resumes from
-    STATE_DIR/last.pt after an interruption. Paths default to data/models/VARIANT.pt,
+    """Train one GAN VARIANT (a key of `variants` in params.yaml), resuming if interrupted.
+
+    Resumes from STATE_DIR/last.pt. Paths default to data/models/VARIANT.pt,
     data/checkpoints/VARIANT and metrics/train/VARIANT.csv. Every eval.eval_every epochs,
-    class coverage and a quick FID (through CLASSIFIER, against REFERENCE) go to MLflow."""
+    class coverage and a quick FID (through CLASSIFIER, against REFERENCE) go to MLflow.
+    """
     out = out or Path(f"data/models/{variant}.pt")
     state_dir = state_dir or Path(f"data/checkpoints/{variant}")
     metrics_csv = metrics_csv or Path(f"metrics/train/{variant}.csv")
