@@ -239,7 +239,7 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
 
     root, env = workspace
     original = (root / "params.yaml").read_text()
-    longer = merge(yaml.safe_load(original), {"variants": {"dcgan": {"epochs": 6}}})
+    longer = merge(yaml.safe_load(original), {"variants": {"dcgan": {"epochs": 10}}})
     (root / "params.yaml").write_text(yaml.safe_dump(longer, sort_keys=False))
     last = root / "data/checkpoints/dcgan/last.pt"
     try:
@@ -254,17 +254,17 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
                 extra = torch.load(last, weights_only=True)["extra"]
             except Exception:  # not there yet, or from the previous 2-epoch config
                 continue
-            if extra["config"]["epochs"] == 6 and extra["epoch"] >= 2:
+            if extra["config"]["epochs"] == 10 and extra["epoch"] >= 2:
                 epoch = extra["epoch"]
                 break
         os.killpg(proc.pid, signal.SIGKILL)  # dvc and the training process with it
         proc.wait()
-        assert 2 <= epoch < 6, "training finished before it could be interrupted"
+        assert 2 <= epoch < 10, "training finished before it could be interrupted"
         resumed = run(["dvc", "repro", "train@dcgan"], root, env)
         assert "resuming after epoch" in resumed.stderr + resumed.stdout
         weights_resumed = _generator_weights(root / "data/models/dcgan.pt")
         history = (root / "metrics/train/dcgan.csv").read_text().splitlines()
-        assert len(history) == 7  # header + 6 epochs, none repeated
+        assert len(history) == 11  # header + 10 epochs, none repeated
         shutil.rmtree(root / "data/checkpoints/dcgan")
         run(["dvc", "repro", "-f", "--single-item", "train@dcgan"], root, env)
         weights_fresh = _generator_weights(root / "data/models/dcgan.pt")
