@@ -27,4 +27,4 @@ test: venv
 	pytest
 
 lint: venv
-	ruff check src stages tests
+	ruff check src stages tests benchmarks
