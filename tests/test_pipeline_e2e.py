@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -107,9 +111,6 @@ def test_evaluation_metrics_for_every_variant(workspace):
 
 
 def test_score_any_images_reports_exactly_their_classes(workspace, tmp_path):
-    import numpy as np
-    import torch
-
     root, env = workspace
     test = torch.load(root / "data/prepared/fashion_mnist.pt", weights_only=True)
     keep = (test["test_labels"] == 1) | (test["test_labels"] == 8)  # trousers and bags
@@ -226,17 +227,10 @@ def test_corrupt_mirror_gives_clear_error_and_no_partial_download(workspace, tmp
 
 
 def _generator_weights(path: Path) -> dict:
-    import torch
-
     return torch.load(path, weights_only=True)["models"]["generator"]["state_dict"]
 
 
 def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
-    import signal
-    import time
-
-    import torch
-
     root, env = workspace
     original = (root / "params.yaml").read_text()
     longer = merge(yaml.safe_load(original), {"variants": {"dcgan": {"epochs": 10}}})

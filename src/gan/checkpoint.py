@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from gan.atomic import atomic_file
+from gan.errors import BadInputError, MissingInputError
 from gan.models import build_model, model_config, model_name
 
 FORMAT_VERSION = 1
@@ -35,10 +36,10 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu"
     """Rebuild every model stored in a checkpoint; returns (models, extra)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found; run the stage that writes it")
+        raise MissingInputError(f"{path}: checkpoint not found; run the stage that writes it")
     payload = torch.load(path, map_location=device, weights_only=True)
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: not a fashion-gan checkpoint (format_version "
+        raise BadInputError(f"{path}: not a fashion-gan checkpoint (format_version "
                          f"{FORMAT_VERSION} expected); rerun the stage that writes it")
     models = {}
     for key, entry in payload["models"].items():

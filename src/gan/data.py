@@ -12,7 +12,8 @@ import torch
 
 from gan import CLASS_NAMES
 from gan.atomic import atomic_file
-from gan.config import load_params
+from gan.config import ConfigError, load_params
+from gan.errors import BadInputError, MissingInputError
 from gan.idx import IdxError, read_idx
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def split_data(train: Split, test: Split, val_size: int, seed: int,
                train_size: int | None = None, test_size: int | None = None) -> dict[str, Split]:
     """Hold out `val_size` training images with a seeded permutation; optionally cap the rest."""
     if val_size >= len(train.labels):
-        raise ValueError(f"params.yaml: 'data.val_size' must be below the {len(train.labels)} "
+        raise ConfigError(f"params.yaml: 'data.val_size' must be below the {len(train.labels)} "
                          f"training images, got {val_size}")
     gen = torch.Generator().manual_seed(seed)
     perm = torch.randperm(len(train.labels), generator=gen)
@@ -82,12 +83,12 @@ def load_prepared(path: Path | str) -> dict[str, Split]:
     """Load the prepared artifact written by the prepare stage."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: prepared data not found; run `dvc repro prepare`")
+        raise MissingInputError(f"{path}: prepared data not found; run `dvc repro prepare`")
     payload = torch.load(path, weights_only=True)
     missing = [f"{s}_{k}" for s in SPLITS for k in ("images", "labels")
                if f"{s}_{k}" not in payload]
     if missing:
-        raise ValueError(f"{path}: not a prepared Fashion-MNIST file (missing {missing}); "
+        raise BadInputError(f"{path}: not a prepared Fashion-MNIST file (missing {missing}); "
                          "rerun `dvc repro prepare`")
     return {s: Split(payload[f"{s}_images"], payload[f"{s}_labels"]) for s in SPLITS}
 

@@ -3,3 +3,11 @@
 
 class PipelineError(Exception):
     """Bad input or environment: the message names the problem and the fix."""
+
+
+class MissingInputError(PipelineError, FileNotFoundError):
+    """A stage's input file does not exist (usually: an earlier stage has not run)."""
+
+
+class BadInputError(PipelineError, ValueError):
+    """A stage's input file exists but is not what the stage expects."""

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gan.config import ConfigError
 from gan.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,10 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("params.yaml: device is 'cuda' but no CUDA GPU is visible; "
+        raise ConfigError("params.yaml: device is 'cuda' but no CUDA GPU is visible; "
                            "set device: auto or cpu")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise RuntimeError("params.yaml: device is 'mps' but MPS is not available; "
+        raise ConfigError("params.yaml: device is 'mps' but MPS is not available; "
                            "set device: auto or cpu")
     return torch.device(name)
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.config import ConfigError
 from gan.data import batches
 from gan.errors import PipelineError
 from gan.train_state import TrainConfig, TrainState
@@ -132,8 +133,8 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
         totals += row
         n_steps += 1
     if n_steps == 0:
-        raise ValueError(f"batch_size {cfg.batch_size} exceeds the {len(x)} training images; "
-                         "lower batch_size in params.yaml")
+        raise ConfigError(f"params.yaml: 'batch_size' {cfg.batch_size} exceeds the {len(x)} "
+                          "training images; lower it")
     if int(first_bad) >= 0:
         raise NonFiniteLossError(
             f"variant {cfg.variant}: non-finite loss at epoch {state.epoch + 1}, step "

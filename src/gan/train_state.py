@@ -176,7 +176,9 @@ def load_state(path: Path, cfg: TrainConfig, device: torch.device,
     opt_g.load_state_dict(extra["opt_g"])
     opt_d.load_state_dict(extra["opt_d"])
     ema = models.get("generator_ema")
-    state = TrainState(G, D, opt_g, opt_d, ema and ema.requires_grad_(False),
+    if ema is not None:
+        ema.requires_grad_(False)
+    state = TrainState(G, D, opt_g, opt_d, ema,
                        batch_gen=torch.Generator(), noise_gen=torch.Generator(device=device),
                        epoch=extra["epoch"], history=list(extra["history"]),
                        frames=list(extra["frames"]), frame_epochs=list(extra["frame_epochs"]),
