@@ -8,6 +8,7 @@ from gan.classify import build_classifier, evaluate, train_classifier, train_ste
 from gan.config import ClassifierConfig
 from gan.data import normalize
 from gan.models import build_model
+from gan.runtime import to_device
 from gan.tracking import NullTracker
 
 TINY = ClassifierConfig(epochs=2, batch_size=64, channels=4, feature_dim=16)
@@ -45,7 +46,7 @@ def test_short_training_learns_and_logs(small_splits):
 
 
 def test_checkpoint_rebuilds_model_from_file_alone(tmp_path):
-    model = build_classifier(TINY).eval()
+    model = to_device(build_classifier(TINY), "cpu").eval()  # placed as loading places it
     path = tmp_path / "ckpt.pt"
     save_checkpoint(path, {"classifier": model}, extra={"note": 1})
     models, extra = load_checkpoint(path)

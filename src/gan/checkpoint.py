@@ -1,4 +1,8 @@
-"""Self-describing checkpoints: a model is rebuilt from the file alone."""
+"""Self-describing checkpoints: a model is rebuilt from the file alone.
+
+Read through `gan.torch_files` (see its device contract): the file is read on the CPU, the
+models are rebuilt and moved to the requested device, and `extra` stays on the CPU.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from gan.atomic import atomic_file
-from gan.errors import BadInputError, MissingInputError
+from gan.errors import BadInputError
 from gan.models import build_model, model_config, model_name
+from gan.runtime import to_device
+from gan.torch_files import load_file, save_file
 
 FORMAT_VERSION = 1
+RERUN = "rerun the stage that writes it"
 
 
 def save_checkpoint(path: Path | str, models: dict[str, nn.Module],
@@ -27,23 +33,20 @@ def save_checkpoint(path: Path | str, models: dict[str, nn.Module],
         },
         "extra": extra or {},
     }
-    with atomic_file(path) as tmp:
-        torch.save(payload, tmp)
+    save_file(payload, path)
 
 
-def load_checkpoint(path: Path | str, device: torch.device | str = "cpu"
+def load_checkpoint(path: Path | str, device: torch.device | str = "cpu", rerun: str = RERUN
                     ) -> tuple[dict[str, nn.Module], dict[str, Any]]:
-    """Rebuild every model stored in a checkpoint; returns (models, extra)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path}: checkpoint not found; run the stage that writes it")
-    payload = torch.load(path, map_location=device, weights_only=True)
+    """Rebuild every model stored in a checkpoint on `device`; returns (models, extra), with
+    `extra` on the CPU. `rerun` is the fix an error message names."""
+    payload = load_file(path, "checkpoint", rerun)
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise BadInputError(f"{path}: not a fashion-gan checkpoint (format_version "
-                         f"{FORMAT_VERSION} expected); rerun the stage that writes it")
+                            f"{FORMAT_VERSION} expected); {rerun}")
     models = {}
     for key, entry in payload["models"].items():
         model = build_model(entry["name"], entry["config"])
         model.load_state_dict(entry["state_dict"])
-        models[key] = model.to(device)
+        models[key] = to_device(model, device)
     return models, payload["extra"]

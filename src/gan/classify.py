@@ -17,7 +17,7 @@ from gan.checkpoint import save_checkpoint
 from gan.config import ClassifierConfig, load_params
 from gan.data import Split, batches, load_prepared, normalize
 from gan.models.classifier import ClassifierArch, FashionClassifier
-from gan.runtime import resolve_device, seed_everything
+from gan.runtime import device_for, seed_everything, to_device
 from gan.tracking import Tracker, flatten, run_tags, start_run
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def train_classifier(splits: dict[str, Split], cfg: ClassifierConfig, seed: int,
                      device: torch.device, tracker: Tracker) -> tuple[FashionClassifier, dict]:
     """Train on the training split; keep the weights of the best epoch on validation."""
     gen = seed_everything(seed)
-    model = build_classifier(cfg).to(device)
+    model = to_device(build_classifier(cfg), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     x_train = normalize(splits["train"].images).to(device)  # (N, 1, 28, 28), resident
     y_train = splits["train"].labels.to(device)
@@ -101,7 +101,7 @@ def run_train_classifier(data: Path = Path("data/prepared/fashion_mnist.pt"),
                          track: bool = True) -> None:
     """Train the classifier, select on validation, report test accuracy (overall and per class)."""
     cfg = load_params(params)
-    device = resolve_device(cfg.device)
+    device = device_for(cfg)
     splits = load_prepared(data)
     log.info("training classifier on %d images, device %s", len(splits["train"].labels), device)
     tags = run_tags("train_classifier")

@@ -69,6 +69,11 @@ class GanConfig:
     ema_decay: float = _bounded(0.0, ge=0, le=0.9999)     # 0 disables the generator EMA
     bf16: bool = False                                    # bf16 autocast, CUDA only
     grid_every: int = _bounded(1, ge=1)                   # epochs between animation frames
+    # torch.compile of G and D for the training step; auto: where the benchmark found it pays.
+    compile: str = _bounded("auto", choices=("auto", "on", "off"))
+    # Learning rates scale with batch_size / base_batch_size: none, sqrt (Adam) or linear.
+    lr_scaling: str = _bounded("none", choices=("none", "sqrt", "linear"))
+    base_batch_size: int = _bounded(128, ge=1)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class MlflowConfig:
 class Params:
     seed: int = _bounded(0, ge=0)
     device: str = _bounded("auto", choices=("auto", "cpu", "cuda", "mps"))
+    # Same seed, same result on the same hardware (deterministic kernels, no autotuning).
+    deterministic: bool = True
     # GAN knobs at top level so `dvc exp run -S lr_d=1e-4` works.
     epochs: int = _bounded(20, ge=1)
     batch_size: int = _bounded(128, ge=1)

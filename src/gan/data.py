@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from gan import CLASS_NAMES
-from gan.atomic import atomic_file
 from gan.config import ConfigError, load_params
-from gan.errors import BadInputError, MissingInputError
+from gan.errors import BadInputError
 from gan.idx import IdxError, read_idx
+from gan.torch_files import load_file, save_file
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +75,14 @@ def save_prepared(splits: dict[str, Split], path: Path) -> None:
     payload = {"classes": list(CLASS_NAMES)}
     for name, split in splits.items():
         payload[f"{name}_images"], payload[f"{name}_labels"] = split.images, split.labels
-    with atomic_file(path) as tmp:
-        torch.save(payload, tmp)
+    save_file(payload, path)
 
 
 def load_prepared(path: Path | str) -> dict[str, Split]:
     """Load the prepared artifact written by the prepare stage."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path}: prepared data not found; run `dvc repro prepare`")
-    payload = torch.load(path, weights_only=True)
+    payload = load_file(path, "prepared data", "rerun `dvc repro prepare`")
     missing = [f"{s}_{k}" for s in SPLITS for k in ("images", "labels")
-               if f"{s}_{k}" not in payload]
+               if not isinstance(payload, dict) or f"{s}_{k}" not in payload]
     if missing:
         raise BadInputError(f"{path}: not a prepared Fashion-MNIST file (missing {missing}); "
                          "rerun `dvc repro prepare`")

@@ -12,7 +12,7 @@ from gan.data import load_prepared
 from gan.evaluate import Reference, embed, generate, load_classifier, mlflow_metrics, score
 from gan.image_files import load_images
 from gan.metrics import class_coverage, fid, prdc
-from gan.runtime import resolve_device
+from gan.runtime import device_for
 from gan.tracking import start_run
 from gan.train_state import load_trained
 
@@ -26,7 +26,7 @@ def run_reference(data: Path = Path("data/prepared/fashion_mnist.pt"),
                   params: Path = Path("params.yaml")) -> None:
     """Cache the test set's classifier statistics; report the real-data reference rows."""
     p = load_params(params)
-    device = resolve_device(p.device)
+    device = device_for(p)
     splits = load_prepared(data)
     model = load_classifier(classifier, device)
     test, train = splits["test"], splits["train"]
@@ -60,8 +60,8 @@ def run_evaluate(variant: str, model: Path | None = None,
     model = model or Path(f"data/models/{variant}.pt")
     out = out or Path(f"metrics/{variant}.json")
     p = load_params(params)
-    device = resolve_device(p.device)
-    G, cfg, extra = load_trained(model, device)
+    device = device_for(p)
+    G, cfg, extra = load_trained(model, device, variant)
     ref = Reference.load(reference)
     n = len(ref.labels)
     images, labels = generate(G, n, cfg.model.z_dim, cfg.model.conditional, device,
@@ -89,7 +89,7 @@ def run_score(images: Path, labels: Path | None = None,
     --labels or a `labels` array in the .npz/.pt) add label accuracy and intra-class FID.
     """
     p = load_params(params)
-    device = resolve_device(p.device)
+    device = device_for(p)
     imgs, lbls = load_images(images, labels)
     feats, probs = embed(load_classifier(classifier, device), imgs, device, p.eval.batch_size)
     result = score(feats, probs, Reference.load(reference), p.eval.coverage_min_share, lbls,

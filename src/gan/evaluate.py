@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from gan import CLASS_NAMES, class_slug
-from gan.atomic import atomic_file
 from gan.checkpoint import load_checkpoint
 from gan.data import denormalize, normalize
-from gan.metrics import MetricError, class_coverage, feature_stats, frechet_distance, prdc
+from gan.metrics import class_coverage, feature_stats, frechet_distance, prdc
+from gan.torch_files import load_file, save_file
 
 
 @dataclass
@@ -32,15 +32,12 @@ class Reference:
                    "mu": torch.from_numpy(self.mu), "sigma": torch.from_numpy(self.sigma),
                    "class_mu": torch.from_numpy(np.stack(self.class_mu)),
                    "class_sigma": torch.from_numpy(np.stack(self.class_sigma))}
-        with atomic_file(path) as tmp:
-            torch.save(payload, tmp)
+        save_file(payload, path)
 
     @classmethod
     def load(cls, path: Path) -> Reference:
-        if not Path(path).is_file():
-            raise MetricError(f"{path}: reference statistics not found; run "
-                              "`dvc repro reference` (or pass --reference)")
-        p = torch.load(path, weights_only=True)
+        p = load_file(path, "reference statistics",
+                      "rerun `dvc repro reference` (or pass --reference)")
         return cls(p["features"], p["labels"], p["mu"].numpy(), p["sigma"].numpy(),
                    list(p["class_mu"].numpy()), list(p["class_sigma"].numpy()))
 
@@ -54,7 +51,8 @@ class Reference:
 
 def load_classifier(path: Path, device: torch.device) -> nn.Module:
     """The pipeline's classifier, rebuilt from its checkpoint, in eval mode."""
-    return load_checkpoint(path, device)[0]["classifier"].eval()
+    models, _ = load_checkpoint(path, device, "rerun `dvc repro train_classifier`")
+    return models["classifier"].eval()
 
 
 @torch.no_grad()

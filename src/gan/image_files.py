@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from gan.errors import PipelineError
+from gan.torch_files import load_file
 
 EXPECTED = "uint8 images of shape N x 28 x 28 (values 0..255)"
 
@@ -40,7 +41,8 @@ def _read(path: Path) -> tuple[object, object | None]:
         with np.load(path, allow_pickle=False) as npz:
             return _from_mapping({k: npz[k] for k in npz.files}, path)
     if suffix == ".pt":
-        data = torch.load(path, weights_only=True)
+        data = load_file(path, "images file", "write it again with torch.save (a uint8 tensor "
+                         "N x 28 x 28, or a dict with 'images' and optional 'labels')")
         return _from_mapping(data, path) if isinstance(data, dict) else (data, None)
     raise ImageInputError(f"{path}: unsupported file type {suffix!r}; use .npy, .npz, .pt or a "
                           "folder of .png files")

@@ -12,7 +12,7 @@ from torchvision.utils import make_grid
 from gan import CLASS_NAMES
 from gan.atomic import atomic_file
 from gan.config import load_params
-from gan.runtime import resolve_device
+from gan.runtime import device_for
 from gan.tracking import start_run
 from gan.train_state import GRID_SIDE, fixed_noise, load_trained, render
 
@@ -26,6 +26,7 @@ def grid_image(images: torch.Tensor, row_labels: list[str] | None = None,
                caption: str | None = None) -> Image.Image:
     """uint8 (GRID_SIDE**2, 28, 28) -> a GRID_SIDE x GRID_SIDE grayscale picture, optionally
     with a name at the left of each row and a caption line at the bottom."""
+    images = images.cpu()  # (N, 28, 28): PIL needs CPU memory
     grid = make_grid(images.unsqueeze(1), nrow=GRID_SIDE, padding=2, pad_value=255)  # (3, H, W)
     picture = Image.fromarray(grid[0].numpy(), mode="L")
     picture = picture.resize((picture.width * SCALE, picture.height * SCALE), Image.NEAREST)
@@ -64,8 +65,8 @@ def run_sample(variant: str, model: Path | None = None, out_dir: Path | None = N
     model = model or Path(f"data/models/{variant}.pt")
     out_dir = out_dir or Path(f"data/samples/{variant}")
     p = load_params(params)
-    device = resolve_device(p.device)
-    G, cfg, extra = load_trained(model, device)
+    device = device_for(p)
+    G, cfg, extra = load_trained(model, device, variant)
     z, labels = fixed_noise(cfg, device)
     rows = list(CLASS_NAMES) if cfg.model.conditional else None
     grid_path, gif_path = out_dir / "grid.png", out_dir / "training.gif"

@@ -99,17 +99,38 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Te
 
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BN stats) are copied."""
-    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
-        e.lerp_(p, 1.0 - decay)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
+    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BN stats) are copied.
+    One multi-tensor kernel each, not one per parameter."""
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+    buffers = list(ema.buffers())
+    if buffers:
+        torch._foreach_copy_(buffers, list(model.buffers()))
 
 
-def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
-                y: torch.Tensor) -> dict[str, float]:
-    """One pass over the resident training tensors x (N, 1, 28, 28) and y (N,); epoch means."""
+# Devices where torch.compile of G and D pays, as measured by benchmarks/train_throughput.py
+# (`gan.compile: auto`). On a 2-core CPU it does not: the DCGAN step is convolution-bound.
+COMPILE_PAYS = {"cuda": True, "cpu": False, "mps": False}
+
+
+def step_nets(state: TrainState, cfg: TrainConfig, device: torch.device
+              ) -> tuple[nn.Module, nn.Module]:
+    """G and D as the training step calls them: compiled (sharing the weights of state.G and
+    state.D, which checkpoints save) or the modules themselves."""
+    on = cfg.compile == "on" or (cfg.compile == "auto" and COMPILE_PAYS.get(device.type, False))
+    if not on:
+        return state.G, state.D
+    return torch.compile(state.G, dynamic=False), torch.compile(state.D, dynamic=False)
+
+
+def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
+                nets: tuple[nn.Module, nn.Module] | None = None) -> dict[str, float]:
+    """One pass over the resident training tensors x (N, 1, 28, 28) and y (N,); epoch means.
+
+    `nets`: G and D for the step (see step_nets); state.G and state.D by default. The loop
+    never waits on the device: losses are summed and checked for NaN on it, read once at the end.
+    """
     device = x.device
+    G, D = nets or (state.G, state.D)
     amp = cfg.bf16 and device.type == "cuda"
     totals = torch.zeros(len(METRICS), device=device)
     first_bad = torch.tensor(-1, device=device)  # first non-finite step, found without a sync
@@ -119,12 +140,12 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
         n = len(idx)
         z_d = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
         labels_d = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
-        out = d_step(state.G, state.D, state.opt_d, x[idx],
+        out = d_step(G, D, state.opt_d, x[idx],
                      y[idx] if cfg.model.conditional else None, z_d, labels_d,
                      cfg.d_update, cfg.label_smoothing, amp)
         z_g = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
         labels_g = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
-        out |= g_step(state.G, state.D, state.opt_g, z_g, labels_g, amp)
+        out |= g_step(G, D, state.opt_g, z_g, labels_g, amp)
         if state.ema is not None:
             ema_update(state.ema, state.G, cfg.ema_decay)
         row = torch.stack([out[k] for k in METRICS])
@@ -146,8 +167,9 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor,
 def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
           on_epoch: Callable[[TrainState, dict[str, float]], None]) -> TrainState:
     """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch."""
+    nets = step_nets(state, cfg, x.device)
     while state.epoch < cfg.epochs:
-        row = train_epoch(state, cfg, x, y)
+        row = train_epoch(state, cfg, x, y, nets)
         state.epoch += 1
         log.info("%s epoch %d/%d %s", cfg.variant, state.epoch, cfg.epochs,
                  " ".join(f"{k}={v:.4f}" for k, v in row.items()))

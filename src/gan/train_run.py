@@ -16,7 +16,7 @@ from gan.atomic import write_text
 from gan.config import Params, load_params
 from gan.data import load_prepared, normalize
 from gan.evaluate import Reference, load_classifier, progress_metrics
-from gan.runtime import resolve_device
+from gan.runtime import device_for
 from gan.tracking import flatten, run_tags, start_run
 from gan.train import METRICS, train
 from gan.train_state import (
@@ -60,7 +60,7 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
     metrics_csv = metrics_csv or Path(f"metrics/train/{variant}.csv")
     p = load_params(params)
     cfg = train_config(p, variant)
-    device = resolve_device(p.device)
+    device = device_for(p)
     train_split = load_prepared(data)["train"]
     run_key = fingerprint(train_split.images)
     x = normalize(train_split.images).to(device)  # (N, 1, 28, 28) resident on the device

@@ -16,9 +16,10 @@ from torch import nn
 from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.config import Params
 from gan.data import denormalize
+from gan.errors import BadInputError
 from gan.models import build_gan
 from gan.models.gan_nets import GanArch
-from gan.runtime import seed_everything
+from gan.runtime import seed_everything, to_device
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class TrainConfig:
     ema_decay: float
     bf16: bool
     grid_every: int
+    compile: str
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
@@ -51,17 +53,27 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**{**data, "model": GanArch(**data["model"])})
 
 
+def lr_scale(rule: str, batch_size: int, base_batch_size: int) -> float:
+    """Learning-rate factor for a batch size other than the one the rates were tuned for:
+    sqrt (the usual rule for Adam: gradient noise falls with the square root of the batch),
+    linear (the SGD rule of Goyal et al., 2017), or none."""
+    ratio = batch_size / base_batch_size
+    return {"none": 1.0, "sqrt": ratio ** 0.5, "linear": ratio}[rule]
+
+
 def train_config(params: Params, variant: str) -> TrainConfig:
-    """Resolve a variant's config: its own overrides win over the top-level knobs."""
+    """Resolve a variant's config: its own overrides win over the top-level knobs, and the
+    learning rates are scaled for the batch size by `gan.lr_scaling`."""
     v, g = params.variant(variant), params.gan
+    scale = lr_scale(g.lr_scaling, params.batch_size, g.base_batch_size)
     return TrainConfig(
         variant=variant, arch=v.arch,
         model=GanArch(z_dim=g.z_dim, width=v.width, conditional=v.conditional,
                       d_batchnorm=v.d_batchnorm),
         seed=params.seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
-        lr_d=v.lr_d or params.lr_d, lr_g=v.lr_g or params.lr_g, beta1=g.beta1, beta2=g.beta2,
-        d_update=g.d_update, label_smoothing=g.label_smoothing, ema_decay=g.ema_decay,
-        bf16=g.bf16, grid_every=g.grid_every,
+        lr_d=(v.lr_d or params.lr_d) * scale, lr_g=(v.lr_g or params.lr_g) * scale,
+        beta1=g.beta1, beta2=g.beta2, d_update=g.d_update, label_smoothing=g.label_smoothing,
+        ema_decay=g.ema_decay, bf16=g.bf16, grid_every=g.grid_every, compile=g.compile,
     )
 
 
@@ -87,9 +99,11 @@ class TrainState:
 
 
 def _optimizers(cfg: TrainConfig, G: nn.Module, D: nn.Module):
+    """Adam for G and D; fused (one kernel for all parameters) where torch has it."""
     betas = (cfg.beta1, cfg.beta2)
-    return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas),
-            torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=betas))
+    fused = next(G.parameters()).device.type in ("cpu", "cuda") or None
+    return (torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas, fused=fused),
+            torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=betas, fused=fused))
 
 
 def add_frame(state: TrainState, frame: torch.Tensor) -> None:
@@ -99,7 +113,7 @@ def add_frame(state: TrainState, frame: torch.Tensor) -> None:
 
 def init_state(cfg: TrainConfig, device: torch.device) -> TrainState:
     seed_everything(cfg.seed)
-    G, D = (m.to(device) for m in build_gan(cfg.arch, cfg.model))
+    G, D = (to_device(m, device) for m in build_gan(cfg.arch, cfg.model))
     opt_g, opt_d = _optimizers(cfg, G, D)
     ema = copy.deepcopy(G).requires_grad_(False) if cfg.ema_decay > 0 else None
     return TrainState(G, D, opt_g, opt_d, ema,
@@ -129,7 +143,7 @@ def render(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.
 
 
 # Modules whose code decides the trained weights: a checkpoint of other code is not resumed.
-TRAINING_CODE = ("gan.train", "gan.train_state", "gan.models.gan_nets", "gan.data")
+TRAINING_CODE = ("gan.train", "gan.train_state", "gan.models.gan_nets", "gan.data", "gan.runtime")
 
 
 def fingerprint(images: torch.Tensor) -> str:
@@ -164,7 +178,13 @@ def load_state(path: Path, cfg: TrainConfig, device: torch.device,
     re-run because something changed, or was forced, and trains afresh."""
     if not path.is_file():
         return None
-    models, extra = load_checkpoint(path, device)
+    try:
+        models, extra = load_checkpoint(path, device)
+    except BadInputError as exc:  # e.g. truncated by a full disk: keep it for a look, start anew
+        aside = path.with_name(path.name + ".corrupt")
+        path.replace(aside)
+        log.warning("%s; moved aside to %s, starting afresh", exc, aside)
+        return None
     if extra.get("config") != asdict(cfg) or extra.get("fingerprint") != run_key:
         log.info("%s: written for another config, data or code; starting afresh", path)
         return None
@@ -196,10 +216,10 @@ def _restore_rng(state: TrainState, rng: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(rng["cuda"])
 
 
-def load_trained(path: Path, device: torch.device
+def load_trained(path: Path, device: torch.device, variant: str
                  ) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
     """A trained variant's sampling generator (the EMA copy when there is one, in eval mode),
-    its config and the checkpoint's extra data (epoch, run_id, frames...)."""
-    models, extra = load_checkpoint(path, device)
+    its config and the checkpoint's extra data (epoch, run_id, frames...), on the CPU."""
+    models, extra = load_checkpoint(path, device, f"rerun `dvc repro train@{variant}`")
     G = models.get("generator_ema", models["generator"]).eval()
     return G, config_from_dict(extra["config"]), extra

@@ -1,0 +1,95 @@
+"""The train stage as a user runs it, on every device present: train, kill -9, resume, sample.
+The resumed run must end with exactly the weights of an uninterrupted one (`make gpu-check`
+runs these on CUDA)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from gan.data import save_prepared
+from tests.conftest import REPO
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA GPU"))]
+EPOCHS = 12
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, small_splits) -> Path:
+    path = tmp_path_factory.mktemp("data") / "prepared.pt"
+    save_prepared(small_splits, path)
+    return path
+
+
+def write_params(tmp_path: Path, device: str) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params |= {"device": device, "epochs": EPOCHS, "batch_size": 64}
+    params["variants"]["dcgan"]["width"] = 16
+    params["eval"]["eval_every"] = 0  # no classifier needed
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def train_cmd(data: Path, out: Path, params: Path) -> list[str]:
+    return [sys.executable, "-m", "gan.cli", "train", "dcgan", "--data", str(data),
+            "--out", str(out / "dcgan.pt"), "--state-dir", str(out / "state"),
+            "--metrics-csv", str(out / "dcgan.csv"), "--params", str(params), "--no-track"]
+
+
+def kill_after_epoch(cmd: list[str], last: Path, epoch: int) -> int:
+    """Start training, SIGKILL it once its checkpoint holds `epoch` or more; the epoch reached."""
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    reached, deadline = 0, time.time() + 300
+    try:
+        while proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+            try:
+                reached = torch.load(last, weights_only=True)["extra"]["epoch"]
+            except Exception:  # not written yet, or being replaced
+                continue
+            if reached >= epoch:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return reached
+
+
+def generator(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["models"]["generator"]["state_dict"]
+
+
+@pytest.mark.device
+@pytest.mark.parametrize("device", DEVICES)
+def test_train_kill_resume_sample_on_device(tmp_path, prepared, device):
+    params = write_params(tmp_path, device)
+    killed, fresh = tmp_path / "killed", tmp_path / "fresh"
+    reached = kill_after_epoch(train_cmd(prepared, killed, params), killed / "state/last.pt", 2)
+    assert 2 <= reached < EPOCHS, "training finished before it could be killed"
+    resumed = subprocess.run(train_cmd(prepared, killed, params), cwd=REPO, capture_output=True,
+                             text=True, env=os.environ | {"GAN_LOG_LEVEL": "INFO"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming after epoch {reached} of {EPOCHS}" in resumed.stderr
+    subprocess.run(train_cmd(prepared, fresh, params), cwd=REPO, check=True)
+    a, b = generator(killed / "dcgan.pt"), generator(fresh / "dcgan.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from uninterrupted"
+    assert len((killed / "dcgan.csv").read_text().splitlines()) == EPOCHS + 1
+
+    samples = tmp_path / "samples"
+    subprocess.run([sys.executable, "-m", "gan.cli", "sample", "dcgan", "--model",
+                    str(killed / "dcgan.pt"), "--out-dir", str(samples), "--params", str(params),
+                    "--no-track"], cwd=REPO, check=True)
+    assert Image.open(samples / "grid.png").width >= 10 * 28 * 3
+    assert Image.open(samples / "training.gif").n_frames == EPOCHS + 1
