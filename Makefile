@@ -6,8 +6,9 @@ export PATH := $(BIN):$(PATH)
 # A quick CPU run of the whole pipeline (under 15 minutes on 2 cores), as a DVC experiment.
 QUICK_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.epochs=3 \
 	-S epochs=5 -S gan.grid_every=1
+QUICK_DEVICE ?= auto
 
-.PHONY: venv run quick test lint
+.PHONY: venv run quick test lint gpu-check
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,10 +22,19 @@ run: venv
 	dvc repro
 
 quick: venv
-	dvc exp run --name quick-cpu-$$(date +%s) $(QUICK_PARAMS)
+	dvc exp run --name quick-$(QUICK_DEVICE)-$$(date +%s) $(QUICK_PARAMS) -S device=$(QUICK_DEVICE)
 
 test: venv
 	pytest
+
+# The first command on a CUDA machine: device tests (kill -9 and resume equal to an
+# uninterrupted run, checkpoints loaded across devices) on CPU and CUDA, then the quick pipeline
+# on CUDA.
+gpu-check: venv
+	@python -c "import sys, torch; torch.cuda.is_available() or sys.exit('gpu-check: torch \
+	sees no CUDA GPU (torch.cuda.is_available() is False); check the driver and CUDA_VISIBLE_DEVICES')"
+	pytest -m device -rs
+	$(MAKE) quick QUICK_DEVICE=cuda
 
 lint: venv
 	ruff check src stages tests benchmarks
