@@ -46,7 +46,8 @@ def load_file(path: Path | str, what: str, rerun: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse means an unreadable file
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        text = str(exc).strip()
+        detail = text.splitlines()[0].split(". ")[0][:160] if text else ""  # first sentence
         reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
         raise BadInputError(f"{path}: {what} is truncated or corrupt ({reason}); "
                             f"{rerun}") from exc
