@@ -161,3 +161,13 @@ def test_compiled_step_matches_eager(variant, tiny_data):
         rows[mode] = [train_epoch(st, cfg, *tiny_data, nets) for _ in range(2)]  # 8 steps
     for eager, compiled in zip(rows["off"], rows["on"], strict=True):
         assert compiled == pytest.approx(eager, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize(("rule", "factor"), [("none", 1.0), ("sqrt", 2.0), ("linear", 4.0)])
+def test_lr_scaling_rule_for_a_larger_batch(rule, factor):
+    params = Params(batch_size=512, gan=GanConfig(lr_scaling=rule, base_batch_size=128))
+    cfg = train_config(params, "dcgan")
+    assert cfg.lr_d == pytest.approx(params.lr_d * factor)
+    st = init_state(cfg, CPU)
+    assert st.opt_d.param_groups[0]["lr"] == pytest.approx(params.lr_d * factor)
+    assert st.opt_g.param_groups[0]["lr"] == pytest.approx(params.lr_g * factor)
