@@ -26,10 +26,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from gan.config import GanConfig, Params
 from gan.data import Split, load_prepared, normalize
-from gan.models import build_gan
+from gan.models.gan_nets import build_gan
 from gan.runtime import set_deterministic
-from gan.train import step_nets, train_epoch
 from gan.train_state import TrainConfig, init_state, train_config
+from gan.training import step_nets, train_epoch
 
 
 class PerItemDataset(Dataset):

@@ -1,7 +1,7 @@
 """DVC stage `download`: fetch the four Fashion-MNIST files, MD5-verified."""
 
-from gan.download import run_download
 from gan.runtime import run_stage
+from gan.stages.download import run
 
 if __name__ == "__main__":
-    run_stage(run_download)
+    run_stage(run)

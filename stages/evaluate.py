@@ -1,7 +1,7 @@
-"""DVC stage `evaluate@<variant>`: FID, class coverage and PRDC of one variant."""
+"""DVC stage `evaluate@<variant>`: score one variant's final generator and its snapshots."""
 
-from gan.eval_run import run_evaluate
 from gan.runtime import run_stage
+from gan.stages.evaluate import run
 
 if __name__ == "__main__":
-    run_stage(run_evaluate)
+    run_stage(run)

@@ -1,7 +1,7 @@
 """DVC stage `prepare`: parse IDX, split train/validation/test, write one artifact."""
 
-from gan.data import run_prepare
 from gan.runtime import run_stage
+from gan.stages.prepare import run
 
 if __name__ == "__main__":
-    run_stage(run_prepare)
+    run_stage(run)

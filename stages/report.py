@@ -1,7 +1,7 @@
 """DVC stage `report`: the mode-dropping comparison across variants."""
 
-from gan.report import run_report
 from gan.runtime import run_stage
+from gan.stages.report import run
 
 if __name__ == "__main__":
-    run_stage(run_report)
+    run_stage(run)

@@ -1,7 +1,7 @@
 """DVC stage `sample@<variant>`: fixed-noise grid and training animation of one variant."""
 
 from gan.runtime import run_stage
-from gan.sample import run_sample
+from gan.stages.sample import run
 
 if __name__ == "__main__":
-    run_stage(run_sample)
+    run_stage(run)

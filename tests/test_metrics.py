@@ -6,7 +6,6 @@ import torch
 
 from gan.classify import train_classifier
 from gan.config import ClassifierConfig
-from gan.evaluate import Reference, embed, score
 from gan.metrics import (
     KL_SINGLE_CLASS,
     MetricError,
@@ -16,6 +15,7 @@ from gan.metrics import (
     frechet_distance,
     prdc,
 )
+from gan.scoring import Reference, embed, score
 from gan.tracking import NullTracker
 
 CPU = torch.device("cpu")

@@ -29,7 +29,7 @@ SMALL = {
     "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
     "classifier": {"epochs": 3, "channels": 16, "feature_dim": 32},
     "variants": {name: {"width": 8} for name in VARIANTS},
-    "eval": {"eval_every": 1, "train_n_samples": 200},
+    "eval": {"eval_every": 1, "snapshot_n_samples": 200},
 }
 
 
@@ -103,6 +103,9 @@ def test_evaluation_metrics_for_every_variant(workspace):
         assert 0 <= m["kl_to_uniform"] <= 2.31 and 1 <= m["classes_covered"] <= 10
         assert {"precision", "recall", "density", "coverage"} <= set(m)
         assert ("label_accuracy" in m) == (name == "cgan")
+        coverage = (root / f"metrics/coverage/{name}.csv").read_text().splitlines()
+        assert coverage[0].startswith("epoch,fid_snapshot,classes_covered,kl_to_uniform")
+        assert [line.split(",")[0] for line in coverage[1:]] == ["1", "2"]  # a snapshot each
     report = (root / "metrics/report/report.md").read_text()
     assert "| real data |" in report and "| dcgan_bn |" in report
     assert (root / "metrics/report/class_share.png").stat().st_size > 1000
@@ -184,12 +187,32 @@ def test_mlflow_run_has_params_and_epoch_metrics(workspace):
     assert tags["stage"] == "train_classifier" and len(tags["git_commit"]) == 40
 
 
-def test_exp_run_with_changed_param(workspace):
+def test_metric_edit_reruns_evaluation_not_training(workspace):
     root, env = workspace
-    run(["dvc", "exp", "run", "-S", "lr_d=1e-4"], root, env)
-    assert "lr_d: 0.0001" in (root / "params.yaml").read_text() or "1e-4" in (
-        root / "params.yaml").read_text()
-    run(["git", "checkout", "params.yaml"], root, env)
+    metrics = root / "src/gan/metrics.py"
+    original = metrics.read_text()
+    try:
+        metrics.write_text(original + "\n# an edit of the metric code\n")
+        status = json.loads(run(["dvc", "status", "--json"], root, env).stdout)
+        touched = {stage for stage, changes in status.items()
+                   if "src/gan/metrics.py" in json.dumps(changes)}
+        assert {f"evaluate@{v}" for v in VARIANTS} | {"reference"} <= touched
+        assert not [stage for stage in touched if stage.startswith("train")]
+    finally:
+        metrics.write_text(original)
+
+
+def test_exp_run_with_changed_param_trains_with_it(workspace):
+    root, env = workspace
+    try:
+        run(["dvc", "exp", "run", "-S", "lr_d=1e-4"], root, env)
+        for name in VARIANTS:  # the rate the optimizer trained with, read from the model file
+            extra = torch.load(root / f"data/models/{name}.pt", weights_only=True)["extra"]
+            assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+            assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+        run(["dvc", "checkout", "-f"], root, env)
 
 
 def test_bad_param_fails_before_work_and_leaves_no_output(workspace):

@@ -15,10 +15,11 @@ from gan.checkpoint import load_checkpoint
 from gan.data import save_prepared
 from gan.errors import BadInputError, MissingInputError
 from gan.torch_files import load_file
-from gan.train import train_epoch
-from gan.train_state import init_state, load_state, save_state, train_config
+from gan.train_files import load_state, save_state
+from gan.train_state import init_state, train_config
+from gan.training import train_epoch
 from tests.conftest import REPO
-from tests.test_gan_training import tiny_params
+from tests.test_training import tiny_params
 
 # "meta" stands in for an accelerator: a second device that every build of torch has. Loading
 # with map_location=<device> (the old code) puts `extra` there and fails these tests.

@@ -1,7 +1,10 @@
+import subprocess
+
 import mlflow
 
 from gan.config import Params
 from gan.tracking import flatten, run_tags, start_run
+from tests.conftest import REPO
 
 
 def test_run_lands_in_sqlite_store_with_tags_params_and_steps(tmp_path, monkeypatch):
@@ -16,7 +19,9 @@ def test_run_lands_in_sqlite_store_with_tags_params_and_steps(tmp_path, monkeypa
     run = client.get_run(tracker.run_id)
     assert run.data.tags["stage"] == "train_classifier"
     assert run.data.tags["dvc_exp_name"] == "exp-test"
-    assert "git_commit" in run.data.tags
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    assert run.data.tags["git_commit"] == head  # tests run in the repository's git checkout
     assert run.data.params["classifier.lr"] == "0.003"
     assert run.data.params["data.mirrors"].startswith("http")
     history = client.get_metric_history(run.info.run_id, "val_accuracy")
@@ -37,3 +42,9 @@ def test_disabled_run_writes_nothing(tmp_path, monkeypatch):
         tracker.log_metrics({"a": 1.0})
     assert tracker.metrics == [(None, {"a": 1.0})]
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_commit_is_unknown_outside_a_git_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert run_tags("x")["git_commit"] == "unknown"

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan import CLASS_NAMES, class_slug
-from gan.atomic import write_text
-from gan.checkpoint import save_checkpoint
-from gan.config import ClassifierConfig, load_params
-from gan.data import Split, batches, load_prepared, normalize
+from gan import CLASS_NAMES
+from gan.config import ClassifierConfig
+from gan.data import Split, batches, normalize
 from gan.models.classifier import ClassifierArch, FashionClassifier
-from gan.runtime import device_for, seed_everything, to_device
-from gan.tracking import Tracker, flatten, run_tags, start_run
+from gan.runtime import seed_everything, to_device
+from gan.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -92,32 +88,3 @@ def train_classifier(splits: dict[str, Split], cfg: ClassifierConfig, seed: int,
                     "state": copy.deepcopy(model.state_dict())}
     model.load_state_dict(best["state"])
     return model, {"best_epoch": best["epoch"], "val_accuracy": best["accuracy"]}
-
-
-def run_train_classifier(data: Path = Path("data/prepared/fashion_mnist.pt"),
-                         model_out: Path = Path("data/models/classifier.pt"),
-                         metrics_out: Path = Path("metrics/classifier.json"),
-                         params: Path = Path("params.yaml"),
-                         track: bool = True) -> None:
-    """Train the classifier, select on validation, report test accuracy (overall and per class)."""
-    cfg = load_params(params)
-    device = device_for(cfg)
-    splits = load_prepared(data)
-    log.info("training classifier on %d images, device %s", len(splits["train"].labels), device)
-    tags = run_tags("train_classifier")
-    with start_run(cfg.mlflow.experiment, "classifier", tags, enabled=track) as tracker:
-        tracker.log_params({**flatten(cfg), "device_resolved": str(device)})
-        model, selection = train_classifier(splits, cfg.classifier, cfg.seed, device, tracker)
-        test = evaluate(model, splits["test"], device)
-        metrics = {"test_accuracy": test["accuracy"],
-                   "best_val_accuracy": selection["val_accuracy"],
-                   "best_epoch": selection["best_epoch"],
-                   "per_class_accuracy": test["per_class_accuracy"]}
-        save_checkpoint(model_out, {"classifier": model}, extra={"metrics": metrics})
-        write_text(metrics_out, json.dumps(metrics, indent=2) + "\n")
-        tracker.log_metrics({k: v for k, v in metrics.items() if k != "per_class_accuracy"})
-        tracker.log_metrics({f"test_accuracy/{class_slug(name)}": v
-                             for name, v in test["per_class_accuracy"].items()})
-        tracker.log_artifact(metrics_out)
-    log.info("test accuracy %.4f (best epoch %d)", metrics["test_accuracy"], metrics["best_epoch"])
-

@@ -1,31 +1,28 @@
-"""The `gan` command line: one subcommand per pipeline stage (the stages/ scripts call the same)."""
+"""The `gan` command line: one subcommand per pipeline stage (the stages/ scripts call the same
+`gan.stages.<stage>.run`), plus `gan score`."""
 
 from __future__ import annotations
 
 import typer
 
-from gan.classify import run_train_classifier
-from gan.data import run_prepare
-from gan.download import run_download
-from gan.eval_run import run_evaluate, run_reference, run_score
-from gan.report import run_report
 from gan.runtime import configure_logging, user_errors_as_exit
-from gan.sample import run_sample
-from gan.train_run import run_train_gan
+from gan.stages import (
+    download,
+    evaluate,
+    prepare,
+    reference,
+    report,
+    sample,
+    score,
+    train,
+    train_classifier,
+)
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
-for _name, _fn in {
-    "download": run_download,
-    "prepare": run_prepare,
-    "train-classifier": run_train_classifier,
-    "train": run_train_gan,
-    "sample": run_sample,
-    "reference": run_reference,
-    "evaluate": run_evaluate,
-    "report": run_report,
-    "score": run_score,
-}.items():
-    app.command(_name)(user_errors_as_exit(_fn))
+for _module in (download, prepare, train_classifier, train, sample, reference, evaluate, report,
+                score):
+    _name = _module.__name__.rsplit(".", 1)[1].replace("_", "-")
+    app.command(_name, help=_module.run.__doc__)(user_errors_as_exit(_module.run))
 
 
 @app.callback()

@@ -93,8 +93,8 @@ class EvalConfig:
     n_samples: int = _bounded(10000, ge=2)             # generated vs this many test images
     coverage_min_share: float = _bounded(0.02, ge=0, le=1)
     batch_size: int = _bounded(1000, ge=1)
-    eval_every: int = _bounded(5, ge=0)                # epochs between in-training checks; 0: off
-    train_n_samples: int = _bounded(2000, ge=2)        # samples for those (cheaper) checks
+    eval_every: int = _bounded(5, ge=0)                # epochs between generator snapshots
+    snapshot_n_samples: int = _bounded(2000, ge=2)     # samples to score each snapshot
 
 
 DEFAULT_VARIANTS = {

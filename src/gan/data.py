@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from gan import CLASS_NAMES
-from gan.config import ConfigError, load_params
+from gan.config import ConfigError
 from gan.errors import BadInputError
 from gan.idx import IdxError, read_idx
 from gan.torch_files import load_file, save_file
@@ -100,15 +100,3 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None = None,
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         yield order[start:start + batch_size]
-
-
-def run_prepare(raw_dir: Path = Path("data/raw"),
-                out: Path = Path("data/prepared/fashion_mnist.pt"),
-                params: Path = Path("params.yaml")) -> None:
-    """Parse the raw IDX files, split train/validation/test, and write one compact artifact."""
-    cfg = load_params(params)
-    train, test = read_raw_split(raw_dir, "train"), read_raw_split(raw_dir, "test")
-    splits = split_data(train, test, cfg.data.val_size, cfg.seed,
-                        cfg.data.train_size, cfg.data.test_size)
-    save_prepared(splits, out)
-    log.info("prepared %s", {k: len(v.labels) for k, v in splits.items()})

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from gan.models import register
+
 
 @dataclass(frozen=True)
 class ClassifierArch:
@@ -21,6 +23,7 @@ def _conv(c_in: int, c_out: int) -> list[nn.Module]:
             nn.ReLU(inplace=True)]
 
 
+@register("classifier", ClassifierArch)
 class FashionClassifier(nn.Module):
     """Four 3x3 conv layers with batch norm, then a `feature_dim` embedding and a linear head."""
 

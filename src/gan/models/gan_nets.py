@@ -3,11 +3,13 @@ norm are options of the same classes, never a second copy of a network."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from gan.models import build_model, register
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class _Conditioned(nn.Module):
         return h if labels is None else torch.cat([h, self._one_hot(labels, h.dtype)], dim=1)
 
 
+@register("mlp_generator", GanArch)
 class MLPGenerator(_Conditioned):
     """Fully connected generator as in the Keras write-ups: 256 -> 512 -> 1024 -> 784, tanh."""
 
@@ -65,6 +68,7 @@ class MLPGenerator(_Conditioned):
         return self.net(self._append_labels(z, labels)).view(-1, 1, 28, 28)
 
 
+@register("mlp_discriminator", GanArch)
 class MLPDiscriminator(_Conditioned):
     """Fully connected discriminator: 784 -> 512 -> 256 -> 1 logit."""
 
@@ -85,6 +89,7 @@ class MLPDiscriminator(_Conditioned):
         return self.net(self._append_labels(x.flatten(1), labels)).squeeze(1)
 
 
+@register("dcgan_generator", GanArch)
 class DCGenerator(_Conditioned):
     """DCGAN generator: project to 7x7, two stride-2 transposed convolutions to 28x28."""
 
@@ -111,6 +116,7 @@ class DCGenerator(_Conditioned):
         return self.net(h)
 
 
+@register("dcgan_discriminator", GanArch)
 class DCDiscriminator(_Conditioned):
     """DCGAN discriminator: two stride-2 convolutions, optional batch norm, linear logit.
     Conditioning enters as one-hot label planes stacked on the image channels."""
@@ -135,3 +141,16 @@ class DCDiscriminator(_Conditioned):
             planes = self._one_hot(labels, x.dtype)[:, :, None, None].expand(-1, -1, 28, 28)
             x = torch.cat([x, planes], dim=1)                                     # (B, 11, 28, 28)
         return self.net(x).squeeze(1)
+
+
+# GAN architectures: name -> (generator, discriminator) registry names.
+GAN_ARCHS = {"mlp": ("mlp_generator", "mlp_discriminator"),
+             "dcgan": ("dcgan_generator", "dcgan_discriminator")}
+
+
+def build_gan(arch_name: str, arch: GanArch) -> tuple[nn.Module, nn.Module]:
+    """Generator and discriminator of a GAN architecture; unknown names list the valid ones."""
+    if arch_name not in GAN_ARCHS:
+        raise ValueError(f"unknown GAN architecture {arch_name!r}; valid: {sorted(GAN_ARCHS)}")
+    g_name, d_name = GAN_ARCHS[arch_name]
+    return build_model(g_name, asdict(arch)), build_model(d_name, asdict(arch))

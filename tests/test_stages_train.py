@@ -35,7 +35,7 @@ def write_params(tmp_path: Path, device: str) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params |= {"device": device, "epochs": EPOCHS, "batch_size": 64}
     params["variants"]["dcgan"]["width"] = 16
-    params["eval"]["eval_every"] = 0  # no classifier needed
+    params["eval"]["eval_every"] = 5
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
@@ -44,7 +44,8 @@ def write_params(tmp_path: Path, device: str) -> Path:
 def train_cmd(data: Path, out: Path, params: Path) -> list[str]:
     return [sys.executable, "-m", "gan.cli", "train", "dcgan", "--data", str(data),
             "--out", str(out / "dcgan.pt"), "--state-dir", str(out / "state"),
-            "--metrics-csv", str(out / "dcgan.csv"), "--params", str(params), "--no-track"]
+            "--snapshot-dir", str(out / "snapshots"), "--metrics-csv", str(out / "dcgan.csv"),
+            "--params", str(params), "--no-track"]
 
 
 def kill_after_epoch(cmd: list[str], last: Path, epoch: int) -> int:
@@ -86,6 +87,8 @@ def test_train_kill_resume_sample_on_device(tmp_path, prepared, device):
     a, b = generator(killed / "dcgan.pt"), generator(fresh / "dcgan.pt")
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed run differs from uninterrupted"
     assert len((killed / "dcgan.csv").read_text().splitlines()) == EPOCHS + 1
+    snapshots = sorted(p.name for p in (killed / "snapshots").iterdir())
+    assert snapshots == ["epoch_0005.pt", "epoch_0010.pt", f"epoch_{EPOCHS:04d}.pt"]
 
     samples = tmp_path / "samples"
     subprocess.run([sys.executable, "-m", "gan.cli", "sample", "dcgan", "--model",

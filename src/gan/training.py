@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -41,21 +42,33 @@ def sample_labels(n: int, conditional: bool, generator: torch.Generator,
     return torch.randint(num_classes, (n,), generator=generator, device=device)
 
 
-def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
-           real_labels: torch.Tensor | None, z: torch.Tensor, fake_labels: torch.Tensor | None,
-           mode: str = "split", smoothing: float = 0.0, amp: bool = False
-           ) -> dict[str, torch.Tensor]:
-    """One discriminator update on reals (B, 1, 28, 28) and fakes G(z); G is not updated.
+@dataclass(frozen=True)
+class StepConfig:
+    """How one D and G step is taken.
 
-    split: a step on the fakes, then a step on the reals (the Keras two-phase recipe);
-    joint: one step on reals and fakes together.
+    d_update: split, a D step on the fakes then one on the reals (the Keras two-phase recipe);
+    joint, one D step on reals and fakes together. label_smoothing: the real target is
+    1 - label_smoothing (one-sided). amp: bf16 autocast.
     """
-    if mode not in ("split", "joint"):
-        raise ValueError(f"unknown d_update mode {mode!r}; valid: ['joint', 'split']")
+
+    d_update: str = "split"
+    label_smoothing: float = 0.0
+    amp: bool = False
+
+    def __post_init__(self) -> None:
+        if self.d_update not in ("split", "joint"):
+            raise ValueError(f"unknown d_update mode {self.d_update!r}; valid: ['joint', 'split']")
+
+
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
+           z: torch.Tensor, step: StepConfig, real_labels: torch.Tensor | None = None,
+           fake_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """One discriminator update on reals (B, 1, 28, 28) and fakes G(z); G is not updated."""
+    amp = step.amp
     with torch.no_grad(), _amp(real.device, amp):
         fake = G(z, fake_labels)  # (B, 1, 28, 28)
-    real_target = 1.0 - smoothing
-    if mode == "joint":
+    real_target = 1.0 - step.label_smoothing
+    if step.d_update == "joint":
         labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
         with _amp(real.device, amp):
             logit_real, logit_fake = D(torch.cat([real, fake.to(real.dtype)]), labels).chunk(2)
@@ -82,11 +95,11 @@ def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch
 
 
 def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Tensor,
-           labels: torch.Tensor | None, amp: bool = False) -> dict[str, torch.Tensor]:
+           step: StepConfig, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One generator update with the non-saturating loss; D's weights are frozen meanwhile."""
     D.requires_grad_(False)
     try:
-        with _amp(z.device, amp):
+        with _amp(z.device, step.amp):
             logits = D(G(z, labels), labels)  # (B,)
         loss = _bce(logits, 1.0)
         opt_g.zero_grad(set_to_none=True)
@@ -122,16 +135,27 @@ def step_nets(state: TrainState, cfg: TrainConfig, device: torch.device
     return torch.compile(state.G, dynamic=False), torch.compile(state.D, dynamic=False)
 
 
+def check_batch_size(cfg: TrainConfig, n_images: int) -> None:
+    """Fail before the first epoch when not one full batch fits in the training set."""
+    if cfg.batch_size > n_images:
+        raise ConfigError(f"params.yaml: 'batch_size' {cfg.batch_size} exceeds the {n_images} "
+                          "training images; lower it (or raise data.train_size)")
+
+
 def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
-                nets: tuple[nn.Module, nn.Module] | None = None) -> dict[str, float]:
+                nets: tuple[nn.Module, nn.Module] | None = None,
+                on_step: Callable[[], None] | None = None) -> dict[str, float]:
     """One pass over the resident training tensors x (N, 1, 28, 28) and y (N,); epoch means.
 
-    `nets`: G and D for the step (see step_nets); state.G and state.D by default. The loop
-    never waits on the device: losses are summed and checked for NaN on it, read once at the end.
+    `nets`: G and D for the step (see step_nets); state.G and state.D by default. `on_step`
+    is called after each step (a progress bar). The loop never waits on the device: losses are
+    summed and checked for NaN on it, and read once at the end.
     """
+    check_batch_size(cfg, len(x))
     device = x.device
     G, D = nets or (state.G, state.D)
-    amp = cfg.bf16 and device.type == "cuda"
+    step_cfg = StepConfig(cfg.d_update, cfg.label_smoothing, cfg.bf16 and device.type == "cuda")
+    cond = cfg.model.conditional
     totals = torch.zeros(len(METRICS), device=device)
     first_bad = torch.tensor(-1, device=device)  # first non-finite step, found without a sync
     n_steps = 0
@@ -139,13 +163,12 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
                                        device=device)):
         n = len(idx)
         z_d = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
-        labels_d = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
-        out = d_step(G, D, state.opt_d, x[idx],
-                     y[idx] if cfg.model.conditional else None, z_d, labels_d,
-                     cfg.d_update, cfg.label_smoothing, amp)
+        labels_d = sample_labels(n, cond, state.noise_gen, device)
+        out = d_step(G, D, state.opt_d, x[idx], z_d, step_cfg,
+                     real_labels=y[idx] if cond else None, fake_labels=labels_d)
         z_g = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
-        labels_g = sample_labels(n, cfg.model.conditional, state.noise_gen, device)
-        out |= g_step(G, D, state.opt_g, z_g, labels_g, amp)
+        labels_g = sample_labels(n, cond, state.noise_gen, device)
+        out |= g_step(G, D, state.opt_g, z_g, step_cfg, labels=labels_g)
         if state.ema is not None:
             ema_update(state.ema, state.G, cfg.ema_decay)
         row = torch.stack([out[k] for k in METRICS])
@@ -153,9 +176,8 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
         first_bad = torch.where(bad & (first_bad < 0), step, first_bad)
         totals += row
         n_steps += 1
-    if n_steps == 0:
-        raise ConfigError(f"params.yaml: 'batch_size' {cfg.batch_size} exceeds the {len(x)} "
-                          "training images; lower it")
+        if on_step is not None:
+            on_step()
     if int(first_bad) >= 0:
         raise NonFiniteLossError(
             f"variant {cfg.variant}: non-finite loss at epoch {state.epoch + 1}, step "
@@ -165,13 +187,15 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
 
 
 def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
-          on_epoch: Callable[[TrainState, dict[str, float]], None]) -> TrainState:
+          on_epoch: Callable[[TrainState, dict[str, float]], None],
+          on_step: Callable[[], None] | None = None) -> TrainState:
     """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch."""
+    check_batch_size(cfg, len(x))
     nets = step_nets(state, cfg, x.device)
     while state.epoch < cfg.epochs:
-        row = train_epoch(state, cfg, x, y, nets)
+        row = train_epoch(state, cfg, x, y, nets, on_step)
         state.epoch += 1
-        log.info("%s epoch %d/%d %s", cfg.variant, state.epoch, cfg.epochs,
-                 " ".join(f"{k}={v:.4f}" for k, v in row.items()))
+        log.debug("%s epoch %d/%d %s", cfg.variant, state.epoch, cfg.epochs,
+                  " ".join(f"{k}={v:.4f}" for k, v in row.items()))
         on_epoch(state, row)
     return state

@@ -3,10 +3,13 @@ import math
 import pytest
 import torch
 
-from gan.config import GanConfig, Params, VariantConfig
+from gan.config import ConfigError, GanConfig, Params, VariantConfig
 from gan.data import normalize
-from gan.train import (
+from gan.train_files import fingerprint, load_state, save_state
+from gan.train_state import init_state, train_config
+from gan.training import (
     NonFiniteLossError,
+    StepConfig,
     d_step,
     ema_update,
     g_step,
@@ -14,7 +17,6 @@ from gan.train import (
     train,
     train_epoch,
 )
-from gan.train_state import fingerprint, init_state, load_state, save_state, train_config
 
 CPU = torch.device("cpu")
 
@@ -48,23 +50,23 @@ def test_d_step_updates_only_d_and_g_step_only_g(variant, mode, tiny_data):
     x, y = tiny_data[0][:16], tiny_data[1][:16]
     labels = y if cfg.model.conditional else None
     g0, d0 = snapshot(st.G), snapshot(st.D)
-    out = d_step(st.G, st.D, st.opt_d, x, labels, torch.randn(16, 100), labels, mode)
+    step = StepConfig(d_update=mode)
+    out = d_step(st.G, st.D, st.opt_d, x, torch.randn(16, 100), step, labels, labels)
     assert set(out) == {"d_loss_real", "d_loss_fake", "d_real", "d_fake"}
     assert all(math.isfinite(v.item()) for v in out.values())
     assert not changed(g0, st.G)
     assert changed(d0, st.D) == set(d0)
     d1 = snapshot(st.D)
-    out = g_step(st.G, st.D, st.opt_g, torch.randn(16, 100), labels)
+    out = g_step(st.G, st.D, st.opt_g, torch.randn(16, 100), step, labels)
     assert math.isfinite(out["g_loss"].item())
     assert not changed(d1, st.D)  # D frozen during the G step
     assert changed(g0, st.G) == set(g0)
     assert all(p.requires_grad for p in st.D.parameters())  # unfrozen afterwards
 
 
-def test_unknown_d_update_mode_lists_valid_ones(tiny_data):
-    st = init_state(train_config(tiny_params(), "gan"), CPU)
+def test_unknown_d_update_mode_lists_valid_ones():
     with pytest.raises(ValueError, match=r"unknown d_update mode 'both'; valid: \['joint', "):
-        d_step(st.G, st.D, st.opt_d, tiny_data[0][:4], None, torch.randn(4, 100), None, "both")
+        StepConfig(d_update="both")
 
 
 def test_ema_moves_toward_model():
@@ -171,3 +173,12 @@ def test_lr_scaling_rule_for_a_larger_batch(rule, factor):
     st = init_state(cfg, CPU)
     assert st.opt_d.param_groups[0]["lr"] == pytest.approx(params.lr_d * factor)
     assert st.opt_g.param_groups[0]["lr"] == pytest.approx(params.lr_g * factor)
+
+
+def test_batch_larger_than_the_training_set_fails_before_the_first_epoch(tiny_data):
+    cfg = train_config(Params(batch_size=512, variants=tiny_params().variants), "gan")
+    st = init_state(cfg, CPU)
+    epochs = []
+    with pytest.raises(ConfigError, match=r"'batch_size' 512 exceeds the 256 training images"):
+        train(st, cfg, *tiny_data, lambda s, r: epochs.append(s.epoch))
+    assert st.epoch == 0 and not epochs

@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from gan.config import Params
-from gan.models import build_gan
-from gan.models.gan_nets import GanArch
+from gan.models.gan_nets import GanArch, build_gan
 from gan.train_state import train_config
 
 VARIANTS = sorted(Params().variants)

@@ -1,36 +1,26 @@
-"""The `train` stage: train one variant with resume, per-epoch logging and checkpoints."""
+"""Stage `train@<variant>`: train one GAN variant, resumable, writing generator snapshots.
+
+Training reads no classifier and no evaluation code: the evaluate stage scores the snapshots.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from gan.atomic import write_text
-from gan.config import Params, load_params
+from gan.config import load_params
 from gan.data import load_prepared, normalize
-from gan.evaluate import Reference, load_classifier, progress_metrics
+from gan.generate import fixed_noise, render
+from gan.progress import Progress
 from gan.runtime import device_for
 from gan.tracking import flatten, run_tags, start_run
-from gan.train import METRICS, train
-from gan.train_state import (
-    TrainConfig,
-    TrainState,
-    add_frame,
-    fingerprint,
-    fixed_noise,
-    init_state,
-    load_state,
-    render,
-    save_state,
-    train_config,
-)
+from gan.train_files import fingerprint, load_state, prune_snapshots, save_snapshot, save_state
+from gan.train_state import TrainState, add_frame, init_state, train_config
+from gan.training import METRICS, check_batch_size, train
 
 log = logging.getLogger(__name__)
 
@@ -43,38 +33,46 @@ def history_csv(history: list[dict[str, float]]) -> str:
     return buf.getvalue()
 
 
-def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
-                  out: Path | None = None, state_dir: Path | None = None,
-                  metrics_csv: Path | None = None,
-                  classifier: Path = Path("data/models/classifier.pt"),
-                  reference: Path = Path("data/eval/reference.pt"),
-                  params: Path = Path("params.yaml"), track: bool = True) -> None:
+def snapshot_due(epoch: int, epochs: int, every: int) -> bool:
+    """Snapshots at multiples of eval.eval_every and at the last epoch (0: the last only)."""
+    return epoch == epochs or (every > 0 and epoch % every == 0)
+
+
+def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
+        out: Path | None = None, state_dir: Path | None = None,
+        snapshot_dir: Path | None = None, metrics_csv: Path | None = None,
+        params: Path = Path("params.yaml"), track: bool = True, quiet: bool = False) -> None:
     """Train one GAN VARIANT (a key of `variants` in params.yaml), resuming if interrupted.
 
-    Resumes from STATE_DIR/last.pt. Paths default to data/models/VARIANT.pt,
-    data/checkpoints/VARIANT and metrics/train/VARIANT.csv. Every eval.eval_every epochs,
-    class coverage and a quick FID (through CLASSIFIER, against REFERENCE) go to MLflow.
+    Resumes from STATE_DIR/last.pt. Every eval.eval_every epochs (and at the last) a generator
+    snapshot goes to SNAPSHOT_DIR for the evaluate stage. Paths default to
+    data/models/VARIANT.pt, data/checkpoints/VARIANT, data/snapshots/VARIANT and
+    metrics/train/VARIANT.csv.
     """
     out = out or Path(f"data/models/{variant}.pt")
     state_dir = state_dir or Path(f"data/checkpoints/{variant}")
+    snapshot_dir = snapshot_dir or Path(f"data/snapshots/{variant}")
     metrics_csv = metrics_csv or Path(f"metrics/train/{variant}.csv")
     p = load_params(params)
     cfg = train_config(p, variant)
     device = device_for(p)
     train_split = load_prepared(data)["train"]
+    check_batch_size(cfg, len(train_split.labels))
     run_key = fingerprint(train_split.images)
     x = normalize(train_split.images).to(device)  # (N, 1, 28, 28) resident on the device
     y = train_split.labels.to(device)             # (N,)
     last = state_dir / "last.pt"
     state = load_state(last, cfg, device, run_key) or init_state(cfg, device)
-    z_fixed, labels_fixed = fixed_noise(cfg, device)
+    prune_snapshots(snapshot_dir, after_epoch=state.epoch)  # none survive a fresh start
+    z_fixed, labels_fixed = fixed_noise(cfg.model, cfg.seed, device)
     if not state.frames:  # frame 0: the untrained generator (pure noise)
         add_frame(state, render(state.sampler, z_fixed, labels_fixed))
 
-    check = _progress_check(p, cfg, classifier, reference, device)
     tags = run_tags("train") | {"variant": variant, "architecture": cfg.arch}
     with start_run(p.mlflow.experiment, variant, tags, run_id=state.run_id,
-                   enabled=track) as tracker:
+                   enabled=track) as tracker, \
+            Progress(f"train {variant}", cfg.epochs, state.epoch,
+                     steps=len(y) // cfg.batch_size, quiet=quiet) as progress:
         if state.run_id is None:
             tracker.log_params({**flatten(asdict(cfg)), "device": str(device),
                                 "n_train": len(y)})
@@ -84,26 +82,15 @@ def run_train_gan(variant: str, data: Path = Path("data/prepared/fashion_mnist.p
             st.history.append({"epoch": st.epoch, **row})
             if st.epoch % cfg.grid_every == 0 or st.epoch == cfg.epochs:
                 add_frame(st, render(st.sampler, z_fixed, labels_fixed))
-            save_state(last, st, cfg, run_key)
+            if snapshot_due(st.epoch, cfg.epochs, p.eval.eval_every):
+                save_snapshot(snapshot_dir, st, cfg)
+            save_state(last, st, cfg, run_key)  # after the snapshot: a resume never misses one
             write_text(metrics_csv, history_csv(st.history))
             tracker.log_metrics(row, step=st.epoch)
-            if check and st.epoch % p.eval.eval_every == 0:
-                tracker.log_metrics(check(st.sampler, st.epoch), step=st.epoch)
+            progress.advance(st.epoch, row)
 
         log.info("training %s (%s) on %d images, device %s, from epoch %d", variant, cfg.arch,
                  len(y), device, state.epoch)
-        train(state, cfg, x, y, on_epoch)
+        train(state, cfg, x, y, on_epoch, on_step=progress.step)
         save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))
-
-
-def _progress_check(p: Params, cfg: TrainConfig, classifier: Path, reference: Path,
-                    device: torch.device) -> Callable[[nn.Module, int], dict] | None:
-    """The in-training coverage/FID check, or None when eval.eval_every is 0."""
-    if p.eval.eval_every == 0:
-        return None
-    model = load_classifier(classifier, device)
-    ref = Reference.load(reference)
-    return lambda G, epoch: progress_metrics(
-        G, cfg.model.z_dim, cfg.model.conditional, model, ref, p.eval.train_n_samples,
-        p.eval.coverage_min_share, device, seed=p.seed + epoch, batch_size=p.eval.batch_size)

@@ -1,7 +1,7 @@
 """DVC stage `train@<variant>`: train one GAN variant (resumes after an interruption)."""
 
 from gan.runtime import run_stage
-from gan.train_run import run_train_gan
+from gan.stages.train import run
 
 if __name__ == "__main__":
-    run_stage(run_train_gan)
+    run_stage(run)

@@ -11,8 +11,9 @@ from torch import nn
 
 from gan import CLASS_NAMES, class_slug
 from gan.checkpoint import load_checkpoint
-from gan.data import denormalize, normalize
+from gan.data import normalize
 from gan.metrics import class_coverage, feature_stats, frechet_distance, prdc
+from gan.models import classifier as _classifier_model  # noqa: F401 - registers it
 from gan.torch_files import load_file, save_file
 
 
@@ -91,24 +92,6 @@ def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference,
     return result
 
 
-@torch.no_grad()
-def generate(G: nn.Module, n: int, z_dim: int, conditional: bool, device: torch.device,
-             seed: int, batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n uint8 samples (n, 28, 28) from G in eval mode; conditional: balanced class labels."""
-    gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % len(CLASS_NAMES) if conditional else None
-    was_training = G.training
-    G.eval()
-    images = []
-    for start in range(0, n, batch_size):
-        b = min(batch_size, n - start)
-        z = torch.randn(b, z_dim, generator=gen).to(device)               # (b, z_dim)
-        y = None if labels is None else labels[start:start + b].to(device)
-        images.append(denormalize(G(z, y).float()).cpu())                 # (b, 28, 28)
-    G.train(was_training)
-    return torch.cat(images), labels
-
-
 def mlflow_metrics(result: dict, prefix: str = "") -> dict[str, float]:
     """Flatten a score() result into MLflow metric keys (class_share/5_sandal, ...)."""
     flat = {}
@@ -118,16 +101,3 @@ def mlflow_metrics(result: dict, prefix: str = "") -> dict[str, float]:
         elif value is not None:
             flat[f"{prefix}{key}"] = float(value)
     return flat
-
-
-def progress_metrics(G: nn.Module, z_dim: int, conditional: bool, classifier: nn.Module,
-                     ref: Reference, n: int, min_share: float, device: torch.device,
-                     seed: int, batch_size: int = 1000) -> dict[str, float]:
-    """Cheap in-training check: FID on n samples (`fid_quick`) and class coverage, as MLflow
-    metric keys (class_share/5_sandal, ...). Uses its own RNG: training is unaffected."""
-    images, _ = generate(G, n, z_dim, conditional, device, seed, batch_size)
-    feats, probs = embed(classifier, images, device, batch_size)
-    result = score(feats, probs, ref, min_share, with_prdc=False)
-    result["fid_quick"] = result.pop("fid")
-    del result["n_samples"]
-    return mlflow_metrics(result)

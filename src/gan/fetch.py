@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 from gan.atomic import atomic_dir
-from gan.config import load_params
 from gan.errors import PipelineError
 
 log = logging.getLogger(__name__)
@@ -89,9 +88,3 @@ def download_fashion_mnist(out_dir: Path, srcs: list[str], timeout_s: float = 30
     with atomic_dir(out_dir) as tmp:
         for name, md5 in FILES.items():
             fetch_verified(name, md5, srcs, tmp, timeout_s)
-
-
-def run_download(out_dir: Path = Path("data/raw"), params: Path = Path("params.yaml")) -> None:
-    """Download the raw Fashion-MNIST files (MD5-verified) into OUT_DIR."""
-    cfg = load_params(params).data
-    download_fashion_mnist(out_dir, sources(cfg.mirrors, cfg.local_mirror), cfg.timeout_s)

@@ -1,0 +1,50 @@
+"""Drawing images from a generator: the fixed grid noise, rendering, and batches of samples.
+Everything returned is uint8 (N, 28, 28) on the CPU, whatever device G is on."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gan import CLASS_NAMES
+from gan.data import denormalize
+from gan.models.gan_nets import GanArch
+
+GRID_SIDE = 10  # the fixed-noise grid is GRID_SIDE x GRID_SIDE; conditional: a row per class
+
+
+def fixed_noise(arch: GanArch, seed: int, device: torch.device
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The grid's latent batch (100, z_dim), the same on every device; labels for conditional."""
+    gen = torch.Generator().manual_seed(seed + 2)
+    z = torch.randn(GRID_SIDE * GRID_SIDE, arch.z_dim, generator=gen).to(device)
+    labels = None
+    if arch.conditional:  # row k holds class k
+        labels = torch.arange(GRID_SIDE, device=device).repeat_interleave(GRID_SIDE)
+    return z, labels
+
+
+@torch.no_grad()
+def render(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """Generate in eval mode (BN running stats) and return uint8 images (N, 28, 28) on CPU."""
+    was_training = G.training
+    G.eval()
+    images = denormalize(G(z, labels).float()).cpu()
+    G.train(was_training)
+    return images
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, device: torch.device, seed: int, batch_size: int = 1000
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n uint8 samples (n, 28, 28) from G in eval mode; conditional: balanced class labels.
+    Uses its own RNG, so training is unaffected."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % len(CLASS_NAMES) if G.arch.conditional else None
+    images = []
+    for start in range(0, n, batch_size):
+        b = min(batch_size, n - start)
+        z = torch.randn(b, G.arch.z_dim, generator=gen).to(device)        # (b, z_dim)
+        y = None if labels is None else labels[start:start + b].to(device)
+        images.append(render(G, z, y))                                    # (b, 28, 28)
+    return torch.cat(images), labels

@@ -1,0 +1,100 @@
+"""Stage `evaluate@<variant>`: score the final generator (FID, class coverage, PRDC) and every
+training snapshot (class shares, classes covered, KL, FID at its epoch)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gan import class_slug
+from gan.atomic import write_text
+from gan.config import Params, load_params
+from gan.generate import generate
+from gan.progress import Progress
+from gan.runtime import device_for
+from gan.scoring import Reference, embed, load_classifier, mlflow_metrics, score
+from gan.tracking import start_run
+from gan.train_files import load_trained, snapshots
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_KEYS = ("fid_snapshot", "classes_covered", "kl_to_uniform", "mean_confidence")
+
+
+def score_snapshot(G: nn.Module, classifier: nn.Module, ref: Reference, p: Params,
+                   device: torch.device, epoch: int) -> dict:
+    """The cheaper per-snapshot score: eval.snapshot_n_samples samples, no PRDC."""
+    images, _ = generate(G, p.eval.snapshot_n_samples, device, seed=p.seed + epoch,
+                         batch_size=p.eval.batch_size)
+    feats, probs = embed(classifier, images, device, p.eval.batch_size)
+    result = score(feats, probs, ref, p.eval.coverage_min_share, with_prdc=False)
+    result["fid_snapshot"] = result.pop("fid")
+    del result["n_samples"]
+    return result
+
+
+def coverage_csv(rows: list[tuple[int, dict]]) -> str:
+    """One line per snapshot epoch: the snapshot figures and each class's share."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    slugs = [class_slug(k) for k in range(10)]
+    writer.writerow(["epoch", *SNAPSHOT_KEYS, *(f"share_{s}" for s in slugs)])
+    for epoch, r in rows:
+        shares = r["class_share"].values()
+        writer.writerow([epoch, *(f"{r[k]:.5g}" for k in SNAPSHOT_KEYS),
+                         *(f"{s:.5f}" for s in shares)])
+    return buf.getvalue()
+
+
+def run(variant: str, model: Path | None = None, snapshot_dir: Path | None = None,
+        classifier: Path = Path("data/models/classifier.pt"),
+        reference: Path = Path("data/eval/reference.pt"),
+        out: Path | None = None, coverage_out: Path | None = None,
+        params: Path = Path("params.yaml"), track: bool = True, quiet: bool = False) -> None:
+    """Score a trained VARIANT and its training snapshots.
+
+    The final generator: FID, class coverage, precision/recall/density/coverage (conditional
+    variants also label accuracy and intra-class FID) to metrics/VARIANT.json. Each snapshot:
+    class shares, classes covered, KL and FID to metrics/coverage/VARIANT.csv. Both go to the
+    variant's MLflow run, the snapshots as step metrics at their epochs.
+    """
+    model = model or Path(f"data/models/{variant}.pt")
+    snapshot_dir = snapshot_dir or Path(f"data/snapshots/{variant}")
+    out = out or Path(f"metrics/{variant}.json")
+    coverage_out = coverage_out or Path(f"metrics/coverage/{variant}.csv")
+    p = load_params(params)
+    device = device_for(p)
+    G, cfg, extra = load_trained(model, device, variant)
+    ref = Reference.load(reference)
+    clf = load_classifier(classifier, device)
+    images, labels = generate(G, len(ref.labels), device, seed=p.seed,
+                              batch_size=p.eval.batch_size)
+    feats, probs = embed(clf, images, device, p.eval.batch_size)
+    result = {"variant": variant, "epoch": extra["epoch"]}
+    result |= score(feats, probs, ref, p.eval.coverage_min_share, labels)
+
+    rows = []
+    found = snapshots(snapshot_dir)
+    with Progress(f"evaluate {variant}", len(found), unit="snapshot", quiet=quiet) as progress:
+        for epoch, path in found:
+            G_snap, _, _ = load_trained(path, device, variant)
+            rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, epoch)))
+            progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS})
+    write_text(out, json.dumps(result, indent=2) + "\n")
+    write_text(coverage_out, coverage_csv(rows))
+    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f (%d snapshots)", variant,
+             result["fid"], result["classes_covered"], result["kl_to_uniform"], len(rows))
+    with start_run(p.mlflow.experiment, variant, {}, run_id=extra["run_id"],
+                   enabled=track and extra["run_id"] is not None) as tracker:
+        for epoch, r in rows:
+            tracker.log_metrics(mlflow_metrics(r), step=epoch)
+        tracker.log_metrics(mlflow_metrics({k: v for k, v in result.items()
+                                            if k not in ("variant", "epoch")}, "eval/"))
+        tracker.log_artifact(out, "metrics")
+        tracker.log_artifact(coverage_out, "metrics")

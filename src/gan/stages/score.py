@@ -1,0 +1,30 @@
+"""`gan score`: score images made anywhere, as the evaluate stage scores a variant. A command
+beside the stages, not a DVC stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gan.config import load_params
+from gan.image_files import load_images
+from gan.runtime import device_for
+from gan.scoring import Reference, embed, load_classifier, score
+
+
+def run(images: Path, labels: Path | None = None,
+        classifier: Path = Path("data/models/classifier.pt"),
+        reference: Path = Path("data/eval/reference.pt"),
+        params: Path = Path("params.yaml"), prdc_metrics: bool = True) -> None:
+    """Score generated IMAGES from anywhere and print the metrics as JSON.
+
+    IMAGES: a .npy, .npz or .pt of uint8 N x 28 x 28, or a folder of PNGs. Labels (optional,
+    --labels or a `labels` array in the .npz/.pt) add label accuracy and intra-class FID.
+    """
+    p = load_params(params)
+    device = device_for(p)
+    imgs, lbls = load_images(images, labels)
+    feats, probs = embed(load_classifier(classifier, device), imgs, device, p.eval.batch_size)
+    result = score(feats, probs, Reference.load(reference), p.eval.coverage_min_share, lbls,
+                   with_prdc=prdc_metrics)
+    print(json.dumps(result, indent=2))

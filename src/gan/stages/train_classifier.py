@@ -1,0 +1,45 @@
+"""Stage `train_classifier`: the CNN through which FID and coverage are measured."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from gan import class_slug
+from gan.atomic import write_text
+from gan.checkpoint import save_checkpoint
+from gan.classify import evaluate, train_classifier
+from gan.config import load_params
+from gan.data import load_prepared
+from gan.runtime import device_for
+from gan.tracking import flatten, run_tags, start_run
+
+log = logging.getLogger(__name__)
+
+
+def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
+        model_out: Path = Path("data/models/classifier.pt"),
+        metrics_out: Path = Path("metrics/classifier.json"),
+        params: Path = Path("params.yaml"), track: bool = True) -> None:
+    """Train the classifier, select on validation, report test accuracy (overall and per class)."""
+    cfg = load_params(params)
+    device = device_for(cfg)
+    splits = load_prepared(data)
+    log.info("training classifier on %d images, device %s", len(splits["train"].labels), device)
+    tags = run_tags("train_classifier")
+    with start_run(cfg.mlflow.experiment, "classifier", tags, enabled=track) as tracker:
+        tracker.log_params({**flatten(cfg), "device_resolved": str(device)})
+        model, selection = train_classifier(splits, cfg.classifier, cfg.seed, device, tracker)
+        test = evaluate(model, splits["test"], device)
+        metrics = {"test_accuracy": test["accuracy"],
+                   "best_val_accuracy": selection["val_accuracy"],
+                   "best_epoch": selection["best_epoch"],
+                   "per_class_accuracy": test["per_class_accuracy"]}
+        save_checkpoint(model_out, {"classifier": model}, extra={"metrics": metrics})
+        write_text(metrics_out, json.dumps(metrics, indent=2) + "\n")
+        tracker.log_metrics({k: v for k, v in metrics.items() if k != "per_class_accuracy"})
+        tracker.log_metrics({f"test_accuracy/{class_slug(name)}": v
+                             for name, v in test["per_class_accuracy"].items()})
+        tracker.log_artifact(metrics_out)
+    log.info("test accuracy %.4f (best epoch %d)", metrics["test_accuracy"], metrics["best_epoch"])
