@@ -1,4 +1,5 @@
-"""Experiment tracking: MLflow behind a small interface, and a null tracker for tests."""
+"""Experiment tracking: MLflow behind a small interface, and a null tracker for tests.
+Where runs go and how concurrent writers share the store: `gan.mlflow_store`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from gan.mlflow_store import prepare_store, project_root, retry_locked, tracking_uri
 
 
 class Tracker(Protocol):
@@ -47,24 +50,18 @@ class MlflowTracker:
     def log_params(self, params: Mapping[str, Any]) -> None:
         import mlflow
 
-        mlflow.log_params({k: _param_value(v) for k, v in params.items()})
+        retry_locked(lambda: mlflow.log_params({k: _param_value(v) for k, v in params.items()}))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         import mlflow
 
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+        retry_locked(lambda: mlflow.log_metrics({k: float(v) for k, v in metrics.items()},
+                                                step=step))
 
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
         import mlflow
 
-        mlflow.log_artifact(str(path), artifact_path=artifact_path)
-
-
-def tracking_uri(root: Path | None = None) -> str:
-    """MLFLOW_TRACKING_URI if set, else the embedded SQLite store `mlflow.db` under `root`."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    return f"sqlite:///{(root or Path.cwd()).resolve() / 'mlflow.db'}"
+        retry_locked(lambda: mlflow.log_artifact(str(path), artifact_path=artifact_path))
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -103,18 +100,18 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
         return
     import mlflow
 
-    root = (root or Path.cwd()).resolve()
-    mlflow.set_tracking_uri(tracking_uri(root))
-    if mlflow.get_experiment_by_name(experiment) is None:
-        # Artifacts beside the store, not in whatever directory the first run happened in.
-        mlflow.create_experiment(experiment, artifact_location=(root / "mlartifacts").as_uri())
+    root = (root or project_root()).resolve()
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    # Artifacts beside the store, not in whatever directory the first run happened in.
+    prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
     mlflow.set_experiment(experiment)
     if run_id is not None:
-        with mlflow.start_run(run_id=run_id) as run:
-            mlflow.set_tags(dict(tags))
+        with retry_locked(lambda: mlflow.start_run(run_id=run_id)) as run:
+            retry_locked(lambda: mlflow.set_tags(dict(tags)))
             yield MlflowTracker(run.info.run_id)
         return
-    with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
+    with retry_locked(lambda: mlflow.start_run(run_name=run_name, tags=dict(tags))) as run:
         yield MlflowTracker(run.info.run_id)
 
 
