@@ -8,7 +8,13 @@ QUICK_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.ep
 	-S epochs=5 -S gan.grid_every=1
 QUICK_DEVICE ?= auto
 
-.PHONY: venv run quick test lint gpu-check
+# A local MLflow tracking server for several machines (see README: running many experiments).
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5000
+MLFLOW_BACKEND ?= sqlite:///$(CURDIR)/mlflow-server/mlflow.db
+MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow-server/artifacts
+
+.PHONY: venv run quick test lint gpu-check mlflow-server
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +41,11 @@ gpu-check: venv
 	sees no CUDA GPU (torch.cuda.is_available() is False); check the driver and CUDA_VISIBLE_DEVICES')"
 	pytest -m device -rs
 	$(MAKE) quick QUICK_DEVICE=cuda
+
+mlflow-server: venv
+	mkdir -p $(CURDIR)/mlflow-server
+	mlflow server --backend-store-uri $(MLFLOW_BACKEND) \
+		--artifacts-destination $(MLFLOW_ARTIFACTS) --host $(MLFLOW_HOST) --port $(MLFLOW_PORT)
 
 lint: venv
 	ruff check src stages tests benchmarks

@@ -8,7 +8,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,55 +17,15 @@ import torch
 import yaml
 from PIL import Image
 
-from tests.conftest import REPO
+from tests.pipeline_copy import VARIANTS, copy_repo, merge, pipeline_env, run
 
 pytestmark = pytest.mark.slow
 
-VARIANTS = ("gan", "dcgan", "dcgan_bn", "cgan")
-SMALL = {
-    "epochs": 2,
-    "batch_size": 64,
-    "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
-    "classifier": {"epochs": 3, "channels": 16, "feature_dim": 32},
-    "variants": {name: {"width": 8} for name in VARIANTS},
-    "eval": {"eval_every": 1, "snapshot_n_samples": 200},
-}
-
-
-def merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = merge(base[key], value) if isinstance(value, dict) else value
-    return out
-
-
-def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, mirror_dir):
-    """A git copy of the tracked tree with small params, and the environment to run DVC in."""
-    root = tmp_path_factory.mktemp("e2e") / "repo"
-    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout.split()
-    for rel in files:
-        if (REPO / rel).is_file():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, root / rel)
-    (root / "dvc.lock").unlink(missing_ok=True)
-    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), SMALL)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    env |= {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-            "FASHION_MNIST_MIRROR": str(mirror_dir), "GAN_LOG_LEVEL": "INFO",
-            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "init"]):
-        run(cmd, root, env)
+    """A git copy of the tracked tree with small params, built by `dvc repro`."""
+    env = pipeline_env(mirror_dir)
+    root = copy_repo(tmp_path_factory.mktemp("e2e") / "repo", env)
     run(["dvc", "repro"], root, env)
     return root, env
 
@@ -212,6 +171,46 @@ def test_exp_run_with_changed_param_trains_with_it(workspace):
             assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
     finally:
         run(["git", "checkout", "params.yaml"], root, env)
+        run(["dvc", "checkout", "-f"], root, env)
+
+
+def exp_names(root: Path, env: dict, param: str, values: set[float]) -> set[str]:
+    """Names of the experiments in `dvc exp show` whose `param` is one of `values`."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            params = node.get("data", {}).get("params", {}).get("params.yaml", {}).get("data")
+            if node.get("name") and params and params.get(param) in values:
+                found.add(node["name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(run(["dvc", "exp", "show", "--json"], root, env).stdout))
+    return found
+
+
+def test_queued_experiments_run_in_parallel_into_one_store(workspace):
+    root, env = workspace
+    values = {1.5e-4, 2.5e-4, 3.5e-4}
+    try:
+        run(["gan", "queue", "lr_d=1.5e-4,2.5e-4,3.5e-4", "--jobs", "2", "--wait",
+             "--poll-s", "2"], root, env)
+        names = exp_names(root, env, "lr_d", values)
+        assert len(names) == 3
+        with sqlite3.connect(root / "mlflow.db") as db:
+            rows = db.execute("select t.value, r.name, r.status from runs r join tags t on "
+                              "t.run_uuid = r.run_uuid and t.key = 'dvc_exp_name'").fetchall()
+        for name in names:  # every stage run of every queued experiment, in the one store
+            runs = sorted(run_name for exp, run_name, _ in rows if exp == name)
+            assert runs == sorted([*VARIANTS, "report"]), (name, runs)
+        assert all(status == "FINISHED" for exp, _, status in rows if exp in names)
+        assert not list((root / ".dvc/tmp").rglob("mlflow.db"))
+    finally:
+        run(["dvc", "queue", "stop"], root, env, check=False)
         run(["dvc", "checkout", "-f"], root, env)
 
 

@@ -71,7 +71,10 @@ def store_lock(uri: str) -> Iterator[None]:
 
 
 def prepare_store(uri: str, experiment: str, artifact_location: str) -> None:
-    """Create (and migrate) the store and the experiment once, whoever comes first."""
+    """Create (and migrate) the store and the experiment once, whoever comes first.
+
+    `artifact_location` is used for a SQLite store; a tracking server keeps artifacts where
+    its own `--artifacts-destination` says."""
     import mlflow
 
     with store_lock(uri):
@@ -81,7 +84,12 @@ def prepare_store(uri: str, experiment: str, artifact_location: str) -> None:
                 conn.execute("PRAGMA journal_mode=WAL")
         client = mlflow.MlflowClient(uri)
         if client.get_experiment_by_name(experiment) is None:
-            client.create_experiment(experiment, artifact_location=artifact_location)
+            try:
+                client.create_experiment(experiment, artifact_location=artifact_location
+                                         if db is not None else None)
+            except mlflow.exceptions.MlflowException:  # another machine created it meanwhile
+                if client.get_experiment_by_name(experiment) is None:
+                    raise
 
 
 def is_locked_error(exc: BaseException) -> bool:

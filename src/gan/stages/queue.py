@@ -1,0 +1,84 @@
+"""`gan queue`: a grid of DVC experiments, queued and run by parallel workers. A command beside
+the stages, not a DVC stage: it drives `dvc exp run --queue` and `dvc queue start`."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import subprocess
+import time
+
+from gan.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("Queued", "Running")
+
+
+def grid_points(grid: list[str]) -> list[list[str]]:
+    """["lr_d=1e-4,2e-4", "seed=0,1"] -> every combination as `-S` values, in order."""
+    axes = []
+    for item in grid:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values or "" in values.split(","):
+            raise ConfigError(f"grid item {item!r}: expected KEY=VALUE[,VALUE...], for example "
+                              "lr_d=1e-4,2e-4 or variants.dcgan.width=32,64")
+        axes.append([f"{key}={v}" for v in values.split(",")])
+    return [list(point) for point in itertools.product(*axes)]
+
+
+def default_jobs(threads_per_job: int) -> int:
+    """One worker per GPU; on a CPU, the cores divided by the threads each job uses."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return max(1, (os.cpu_count() or 1) // threads_per_job)
+
+
+def dvc(*args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["dvc", *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise ConfigError(f"`dvc {' '.join(args)}` failed (exit {proc.returncode}): "
+                          f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    return proc.stdout
+
+
+def queue_status() -> dict[str, int]:
+    """Task counts by status, read from `dvc queue status`."""
+    counts: dict[str, int] = {}
+    for line in dvc("queue", "status").splitlines():
+        words = line.split()
+        if words and words[-1] in (*ACTIVE, "Success", "Failed"):
+            counts[words[-1]] = counts.get(words[-1], 0) + 1
+    return counts
+
+
+def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = True,
+        wait: bool = False, poll_s: float = 5.0) -> None:
+    """Queue one DVC experiment per point of GRID (KEY=V1,V2 ...; every combination) and start
+    JOBS workers (default: one per GPU, or CPU cores / THREADS_PER_JOB).
+
+    Follow with `dvc queue status` and the MLflow UI; `--wait` returns when all have ended
+    (exit 1 if any failed). Each queued run logs to the repository's one MLflow store.
+    """
+    points = grid_points(grid)
+    for point in points:
+        dvc("exp", "run", "--queue", *itertools.chain.from_iterable(("-S", s) for s in point))
+        log.info("queued %s", " ".join(point))
+    if not start:
+        return
+    jobs = jobs or default_jobs(threads_per_job)
+    # Workers inherit this: each job's torch uses threads_per_job threads, not every core.
+    env = os.environ | {"OMP_NUM_THREADS": str(threads_per_job)}
+    dvc("queue", "start", "--jobs", str(jobs), env=env)
+    log.info("%d experiments queued, %d workers started; watch `dvc queue status`",
+             len(points), jobs)
+    if not wait:
+        return
+    while (counts := queue_status()) and any(counts.get(s) for s in ACTIVE):
+        time.sleep(poll_s)
+    log.info("queue finished: %s", counts)
+    if counts.get("Failed"):
+        raise SystemExit(1)

@@ -1,0 +1,87 @@
+"""The several-machines recipe: two clones ("machines") run experiments against one MLflow
+tracking server (`make mlflow-server`) and share them through a git remote and a DVC remote."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import mlflow
+import pytest
+
+from tests.conftest import REPO
+from tests.pipeline_copy import copy_repo, pipeline_env, run
+
+pytestmark = pytest.mark.slow
+
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path, mirror_dir):
+    """`make mlflow-server` on a free local port, with its store under tmp_path."""
+    port = free_port()
+    env = pipeline_env(mirror_dir)
+    proc = subprocess.Popen(
+        ["make", "-C", str(REPO), "mlflow-server", f"MLFLOW_PORT={port}",
+         f"MLFLOW_BACKEND=sqlite:///{tmp_path / 'server.db'}",
+         f"MLFLOW_ARTIFACTS={tmp_path / 'server-artifacts'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                pytest.fail("mlflow server did not start")
+            time.sleep(1)
+    yield uri
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_dir, server):
+    env = pipeline_env(mirror_dir) | {"MLFLOW_TRACKING_URI": server}
+    origin, dvc_remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
+    run(["git", "init", "-q", "--bare", str(origin)], tmp_path, env)
+    a = copy_repo(tmp_path / "machine-a", env, variants=("dcgan",))  # one variant: short
+    run(["dvc", "remote", "add", "-d", "shared", str(dvc_remote)], a, env)
+    for cmd in (["git", "commit", "-qam", "shared DVC remote"],
+                ["git", "remote", "add", "origin", str(origin)],
+                ["git", "push", "-q", "origin", "main"]):
+        run(cmd, a, env)
+    b = tmp_path / "machine-b"
+    run(["git", "clone", "-q", str(origin), str(b)], tmp_path, env)
+
+    for machine, name, seed in ((a, "exp-machine-a", "1"), (b, "exp-machine-b", "2")):
+        run(["dvc", "exp", "run", "--name", name, "-S", f"seed={seed}"], machine, env)
+        run(["dvc", "exp", "push", "origin", name], machine, env)
+
+    client = mlflow.MlflowClient(server)
+    experiment = client.get_experiment_by_name("fashion-gan")
+    runs = client.search_runs([experiment.experiment_id])
+    by_exp = {}
+    for r in runs:
+        by_exp.setdefault(r.data.tags.get("dvc_exp_name"), set()).add(r.info.run_name)
+    for name in ("exp-machine-a", "exp-machine-b"):
+        assert {"classifier", "dcgan", "report"} <= by_exp.get(name, set()), by_exp
+    assert not (a / "mlflow.db").exists() and not (b / "mlflow.db").exists()
+
+    run(["dvc", "exp", "pull", "origin", "exp-machine-b"], a, env)
+    shown = run(["dvc", "exp", "show", "--json"], a, env).stdout
+    assert "exp-machine-a" in shown and "exp-machine-b" in shown
+    run(["dvc", "exp", "apply", "exp-machine-b"], a, env)  # its outputs came from the remote
+    assert (a / "data/models/dcgan.pt").is_file()
