@@ -214,6 +214,31 @@ def test_queued_experiments_run_in_parallel_into_one_store(workspace):
         run(["dvc", "checkout", "-f"], root, env)
 
 
+def test_a_failing_queued_experiment_does_not_stop_the_others(workspace):
+    """lr_d=1e30 makes the losses non-finite within the first epoch: that experiment fails
+    (Failed in `dvc queue status`, FAILED in MLflow, its log reachable), the other succeeds."""
+    root, env = workspace
+    try:
+        proc = run(["gan", "queue", "lr_d=1e30,4.5e-4", "--jobs", "2", "--wait", "--poll-s",
+                    "2"], root, env, check=False)
+        assert proc.returncode == 1  # --wait reports that one failed
+        rows = [line.split() for line in run(["dvc", "queue", "status"], root,
+                                              env).stdout.splitlines()]
+        failed = [r[1] for r in rows if r and r[-1] == "Failed"]
+        assert len(failed) == 1
+        assert exp_names(root, env, "lr_d", {4.5e-4})  # the other one finished
+        logs = run(["dvc", "queue", "logs", failed[0]], root, env, check=False)
+        assert "non-finite loss" in logs.stdout + logs.stderr
+        with sqlite3.connect(root / "mlflow.db") as db:
+            statuses = {status for (status,) in db.execute(
+                "select r.status from runs r join tags t on t.run_uuid = r.run_uuid and "
+                "t.key = 'dvc_exp_name' where t.value = ?", (failed[0],))}
+        assert statuses == {"FAILED"}
+    finally:
+        run(["dvc", "queue", "stop"], root, env, check=False)
+        run(["dvc", "checkout", "-f"], root, env)
+
+
 def test_bad_param_fails_before_work_and_leaves_no_output(workspace):
     root, env = workspace
     original = (root / "params.yaml").read_text()

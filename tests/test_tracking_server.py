@@ -64,7 +64,7 @@ def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_di
                 ["git", "push", "-q", "origin", "main"]):
         run(cmd, a, env)
     b = tmp_path / "machine-b"
-    run(["git", "clone", "-q", str(origin), str(b)], tmp_path, env)
+    run(["git", "clone", "-q", "-b", "main", str(origin), str(b)], tmp_path, env)
 
     for machine, name, seed in ((a, "exp-machine-a", "1"), (b, "exp-machine-b", "2")):
         run(["dvc", "exp", "run", "--name", name, "-S", f"seed={seed}"], machine, env)
