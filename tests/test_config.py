@@ -61,3 +61,12 @@ def test_missing_and_malformed_files(tmp_path):
         load_params(write_params(tmp_path, "seed: [1\n"))
     with pytest.raises(ConfigError, match="mapping"):
         load_params(write_params(tmp_path, "- 1\n"))
+
+
+def test_lr_d_milestones_read_with_epoch_keys(tmp_path):
+    p = load_params(write_params(tmp_path, "lr_d_milestones:\n  100: 1.0e-4\n"))
+    assert p.lr_d_milestones == {100: 1e-4}
+    with pytest.raises(ConfigError, match="'lr_d_milestones' keys must be whole numbers"):
+        load_params(write_params(tmp_path, "lr_d_milestones:\n  late: 1.0e-4\n"))
+    with pytest.raises(ConfigError, match="epochs >= 1 and rates > 0"):
+        load_params(write_params(tmp_path, "lr_d_milestones:\n  0: 1.0e-4\n"))

@@ -182,3 +182,18 @@ def test_batch_larger_than_the_training_set_fails_before_the_first_epoch(tiny_da
     with pytest.raises(ConfigError, match=r"'batch_size' 512 exceeds the 256 training images"):
         train(st, cfg, *tiny_data, lambda s, r: epochs.append(s.epoch))
     assert st.epoch == 0 and not epochs
+
+
+def test_lr_d_milestone_changes_the_rate_in_the_optimizer(tmp_path, tiny_data):
+    params = Params(epochs=4, batch_size=64, variants=tiny_params().variants,
+                    lr_d_milestones={2: 1e-5, 3: 5e-6})
+    cfg = train_config(params, "gan")
+    st = init_state(cfg, CPU)
+    seen = []
+    train(st, cfg, *tiny_data, lambda s, r: seen.append(s.opt_d.param_groups[0]["lr"]))
+    assert seen == [2e-4, 2e-4, 1e-5, 5e-6]  # epochs 1-2 at lr_d, 3 at 1e-5, 4 at 5e-6
+    assert st.opt_g.param_groups[0]["lr"] == 2e-4  # G is not scheduled
+    st.frames.append(torch.zeros(100, 28, 28, dtype=torch.uint8))
+    st.epoch = 2  # an unfinished run: the stored config (schedule included) must match
+    save_state(tmp_path / "last.pt", st, cfg, "k")
+    assert load_state(tmp_path / "last.pt", cfg, CPU, "k") is not None

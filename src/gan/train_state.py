@@ -29,6 +29,7 @@ class TrainConfig:
     epochs: int
     batch_size: int
     lr_d: float
+    lr_d_milestones: tuple[tuple[int, float], ...]  # (epoch, lr_d from then on), by epoch
     lr_g: float
     beta1: float
     beta2: float
@@ -42,7 +43,18 @@ class TrainConfig:
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a TrainConfig stored in a checkpoint (`asdict` form)."""
-    return TrainConfig(**{**data, "model": GanArch(**data["model"])})
+    milestones = tuple(tuple(m) for m in data["lr_d_milestones"])
+    return TrainConfig(**{**data, "model": GanArch(**data["model"]),
+                          "lr_d_milestones": milestones})
+
+
+def lr_d_at(cfg: TrainConfig, epochs_done: int) -> float:
+    """D's learning rate for the epoch after `epochs_done`: the last milestone reached."""
+    lr = cfg.lr_d
+    for epoch, milestone_lr in cfg.lr_d_milestones:
+        if epochs_done >= epoch:
+            lr = milestone_lr
+    return lr
 
 
 def lr_scale(rule: str, batch_size: int, base_batch_size: int) -> float:
@@ -64,6 +76,7 @@ def train_config(params: Params, variant: str) -> TrainConfig:
                       d_batchnorm=v.d_batchnorm),
         seed=params.seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
         lr_d=(v.lr_d or params.lr_d) * scale, lr_g=(v.lr_g or params.lr_g) * scale,
+        lr_d_milestones=tuple((e, lr * scale) for e, lr in sorted(params.lr_d_milestones.items())),
         beta1=g.beta1, beta2=g.beta2, d_update=g.d_update, label_smoothing=g.label_smoothing,
         ema_decay=g.ema_decay, bf16=g.bf16, grid_every=g.grid_every, compile=g.compile,
     )

@@ -14,7 +14,7 @@ from torch import nn
 from gan.config import ConfigError
 from gan.data import batches
 from gan.errors import PipelineError
-from gan.train_state import TrainConfig, TrainState
+from gan.train_state import TrainConfig, TrainState, lr_d_at
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +193,8 @@ def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
     check_batch_size(cfg, len(x))
     nets = step_nets(state, cfg, x.device)
     while state.epoch < cfg.epochs:
+        for group in state.opt_d.param_groups:  # the lr_d schedule (milestones)
+            group["lr"] = lr_d_at(cfg, state.epoch)
         row = train_epoch(state, cfg, x, y, nets, on_step)
         state.epoch += 1
         log.debug("%s epoch %d/%d %s", cfg.variant, state.epoch, cfg.epochs,

@@ -86,7 +86,7 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
                 save_snapshot(snapshot_dir, st, cfg)
             save_state(last, st, cfg, run_key)  # after the snapshot: a resume never misses one
             write_text(metrics_csv, history_csv(st.history))
-            tracker.log_metrics(row, step=st.epoch)
+            tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]}, step=st.epoch)
             progress.advance(st.epoch, row)
 
         log.info("training %s (%s) on %d images, device %s, from epoch %d", variant, cfg.arch,
