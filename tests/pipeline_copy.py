@@ -14,7 +14,7 @@ import yaml
 
 from tests.conftest import REPO
 
-VARIANTS = ("gan", "dcgan", "dcgan_bn", "cgan")
+VARIANTS = ("gan", "dcgan", "dcgan_bn", "cgan", "cgan_proj")
 SMALL = {
     "epochs": 2,
     "batch_size": 64,

@@ -48,3 +48,17 @@ def test_conditioning_changes_the_output():
 def test_unknown_architecture_lists_valid_ones():
     with pytest.raises(ValueError, match=r"architecture 'vae'; valid: \['dcgan', 'mlp'\]"):
         build_gan("vae", GanArch())
+
+
+def test_projection_discriminator_is_an_option_of_the_same_class():
+    _, concat = build_gan("dcgan", GanArch(width=8, conditional=True))
+    _, proj = build_gan("dcgan", GanArch(width=8, conditional=True, projection=True))
+    assert type(proj) is type(concat)
+    assert proj.net[0].in_channels == 1 and concat.net[0].in_channels == 11  # no label planes
+    x = torch.randn(4, 1, 28, 28)
+    a, b = proj(x, torch.tensor([0, 1, 2, 3])), proj(x, torch.tensor([9, 8, 7, 6]))
+    assert a.shape == (4,) and not torch.allclose(a, b)  # the label enters by projection
+    _, mlp = build_gan("mlp", GanArch(width=8, conditional=True, projection=True))
+    assert mlp(x, torch.tensor([0, 1, 2, 3])).shape == (4,)
+    with pytest.raises(ValueError, match="projection discriminator needs conditional"):
+        GanArch(projection=True)

@@ -1,9 +1,10 @@
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from gan.config import ConfigError, GanConfig, Params, VariantConfig
+from gan.config import ConfigError, GanConfig, Params
 from gan.data import normalize
 from gan.train_files import fingerprint, load_state, save_state
 from gan.train_state import init_state, train_config
@@ -22,9 +23,7 @@ CPU = torch.device("cpu")
 
 
 def tiny_params(**gan) -> Params:
-    variants = {name: VariantConfig(arch=v.arch, conditional=v.conditional,
-                                    d_batchnorm=v.d_batchnorm, width=8)
-                for name, v in Params().variants.items()}
+    variants = {name: dataclasses.replace(v, width=8) for name, v in Params().variants.items()}
     return Params(epochs=3, batch_size=64, variants=variants, gan=GanConfig(**gan))
 
 
@@ -42,7 +41,7 @@ def changed(before, module):
     return {k for k, v in module.named_parameters() if not torch.equal(before[k], v)}
 
 
-@pytest.mark.parametrize("variant", ["gan", "dcgan", "dcgan_bn", "cgan"])
+@pytest.mark.parametrize("variant", ["gan", "dcgan", "dcgan_bn", "cgan", "cgan_proj"])
 @pytest.mark.parametrize("mode", ["split", "joint"])
 def test_d_step_updates_only_d_and_g_step_only_g(variant, mode, tiny_data):
     cfg = train_config(tiny_params(), variant)

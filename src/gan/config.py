@@ -81,6 +81,7 @@ class VariantConfig:
     arch: str = _bounded("dcgan", choices=("mlp", "dcgan"))
     conditional: bool = False
     d_batchnorm: bool = False
+    projection: bool = False  # conditional D by projection instead of input concatenation
     width: int = _bounded(64, ge=1)
     # Per-variant overrides of the top-level knobs; null uses the top-level value.
     epochs: int | None = _bounded(None, ge=1)
@@ -102,6 +103,7 @@ DEFAULT_VARIANTS = {
     "dcgan": VariantConfig(arch="dcgan"),
     "dcgan_bn": VariantConfig(arch="dcgan", d_batchnorm=True),
     "cgan": VariantConfig(arch="dcgan", conditional=True),
+    "cgan_proj": VariantConfig(arch="dcgan", conditional=True, projection=True),
 }
 
 
@@ -136,6 +138,10 @@ class Params:
         if bad_lr:
             raise ConfigError(f"params.yaml: 'lr_d_milestones' needs epochs >= 1 and rates > 0, "
                               f"got {bad_lr}")
+        unconditioned = [n for n, v in self.variants.items() if v.projection and not v.conditional]
+        if unconditioned:
+            raise ConfigError(f"params.yaml: variants {unconditioned} set projection: true; it "
+                              "needs conditional: true")
         bad = [name for name in self.variants if not VARIANT_NAME.fullmatch(name)]
         if bad:
             raise ConfigError(f"params.yaml: variant name(s) {bad} must match "

@@ -73,6 +73,7 @@ def train_config(params: Params, variant: str) -> TrainConfig:
     return TrainConfig(
         variant=variant, arch=v.arch,
         model=GanArch(z_dim=g.z_dim, width=v.width, conditional=v.conditional,
+                      projection=v.projection,
                       d_batchnorm=v.d_batchnorm),
         seed=params.seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
         lr_d=(v.lr_d or params.lr_d) * scale, lr_g=(v.lr_g or params.lr_g) * scale,

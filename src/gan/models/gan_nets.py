@@ -18,7 +18,14 @@ class GanArch:
     width: int = 64          # channels (DCGAN) or hidden-unit multiple (MLP)
     conditional: bool = False
     d_batchnorm: bool = False
+    # Conditional D: False stacks the one-hot label on the input (concatenation); True adds a
+    # projection term <embed(y), features> to the logit (Miyato & Koyama, 2018).
+    projection: bool = False
     num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        if self.projection and not self.conditional:
+            raise ValueError("projection discriminator needs conditional: true")
 
 
 class _Conditioned(nn.Module):
@@ -40,6 +47,18 @@ class _Conditioned(nn.Module):
         """(B, F) -> (B, F + num_classes) with the one-hot label appended when conditional."""
         self._check_labels(labels, len(h))
         return h if labels is None else torch.cat([h, self._one_hot(labels, h.dtype)], dim=1)
+
+    def _concat_input(self) -> bool:
+        """Whether a discriminator takes the label with its input (else by projection)."""
+        return self.arch.conditional and not self.arch.projection
+
+    def _logit(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Discriminator output from features h (B, F): linear head, plus <embed(y), h> for
+        a projection discriminator. -> (B,)"""
+        out = self.head(h).squeeze(1)
+        if self.arch.projection:
+            out = out + (self.embed(labels).to(h.dtype) * h).sum(1)
+        return out
 
 
 @register("mlp_generator", GanArch)
@@ -76,17 +95,23 @@ class MLPDiscriminator(_Conditioned):
         super().__init__()
         self.arch = arch
         w = arch.width * 4
-        x_in = 28 * 28 + (arch.num_classes if arch.conditional else 0)
+        x_in = 28 * 28 + (arch.num_classes if self._concat_input() else 0)
         norm = (lambda n: nn.BatchNorm1d(n)) if arch.d_batchnorm else (lambda n: nn.Identity())
         self.net = nn.Sequential(
             nn.Linear(x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),            # (B, 2w)
             nn.Linear(2 * w, w), norm(w), nn.LeakyReLU(0.2, inplace=True),      # (B, w)
-            nn.Linear(w, 1),                                                    # (B, 1)
         )
+        self.head = nn.Linear(w, 1)                                             # (B, 1)
+        if arch.projection:
+            self.embed = nn.Embedding(arch.num_classes, w)                      # (B, w)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
-        return self.net(self._append_labels(x.flatten(1), labels)).squeeze(1)
+        self._check_labels(labels, len(x))
+        x = x.flatten(1)                                                        # (B, 784)
+        if self._concat_input():
+            x = torch.cat([x, self._one_hot(labels, x.dtype)], dim=1)          # (B, 794)
+        return self._logit(self.net(x), labels)
 
 
 @register("dcgan_generator", GanArch)
@@ -119,28 +144,31 @@ class DCGenerator(_Conditioned):
 @register("dcgan_discriminator", GanArch)
 class DCDiscriminator(_Conditioned):
     """DCGAN discriminator: two stride-2 convolutions, optional batch norm, linear logit.
-    Conditioning enters as one-hot label planes stacked on the image channels."""
+    Conditioning enters as one-hot label planes stacked on the image channels, or (projection)
+    as an embedding of the label dotted with the features."""
 
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
         c = arch.width
-        c_in = 1 + (arch.num_classes if arch.conditional else 0)
+        c_in = 1 + (arch.num_classes if self._concat_input() else 0)
         norm = nn.BatchNorm2d(2 * c) if arch.d_batchnorm else nn.Identity()
         self.net = nn.Sequential(
             nn.Conv2d(c_in, c, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),         # (B, c, 14, 14)
             nn.Conv2d(c, 2 * c, 4, 2, 1), norm, nn.LeakyReLU(0.2, inplace=True),  # (B, 2c, 7, 7)
             nn.Flatten(),                                                         # (B, 2c*49)
-            nn.Linear(2 * c * 7 * 7, 1),                                          # (B, 1)
         )
+        self.head = nn.Linear(2 * c * 7 * 7, 1)                                   # (B, 1)
+        if arch.projection:
+            self.embed = nn.Embedding(arch.num_classes, 2 * c * 7 * 7)            # (B, 2c*49)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
         self._check_labels(labels, len(x))
-        if labels is not None:
+        if self._concat_input():
             planes = self._one_hot(labels, x.dtype)[:, :, None, None].expand(-1, -1, 28, 28)
             x = torch.cat([x, planes], dim=1)                                     # (B, 11, 28, 28)
-        return self.net(x).squeeze(1)
+        return self._logit(self.net(x), labels)
 
 
 # GAN architectures: name -> (generator, discriminator) registry names.
