@@ -5,11 +5,13 @@ import pytest
 import torch
 
 from gan.classify import train_classifier
-from gan.config import ClassifierConfig
+from gan.config import ClassifierConfig, EvalConfig
 from gan.metrics import (
     KL_SINGLE_CLASS,
     MetricError,
     class_coverage,
+    confusion_matrix,
+    corrected_shares,
     feature_stats,
     fid,
     frechet_distance,
@@ -113,9 +115,59 @@ def test_prdc_sees_a_collapsed_generator():
 def test_score_conditional_extras(classifier, small_splits, test_features):
     feats, probs = test_features
     labels = small_splits["test"].labels
-    ref = Reference.from_features(feats, labels)
-    result = score(feats, probs, ref, 0.02, labels=labels, with_prdc=False)
+    ref = Reference.from_features(feats, labels, confusion_matrix(probs, labels))
+    result = score(feats, probs, ref, EvalConfig(), labels=labels, with_prdc=False)
     assert result["fid"] == pytest.approx(0.0, abs=1e-6)
     assert 0.5 < result["label_accuracy"] <= 1.0
     assert len(result["class_fid"]) == 10
     assert result["intra_fid"] == pytest.approx(0.0, abs=1e-3)  # ~100 samples per class
+
+
+def kl_uniform(share: torch.Tensor) -> float:
+    share = share[share > 0]
+    return float((share * (share * 10).log()).sum())
+
+
+@pytest.fixture(scope="module")
+def better_classifier(small_splits):
+    """Trained long enough to predict every class (the 2-epoch one never says "shirt", which
+    leaves the confusion matrix singular and the correction undetermined)."""
+    cfg = ClassifierConfig(epochs=4, batch_size=64, channels=16, feature_dim=32)
+    model, _ = train_classifier(small_splits, cfg, seed=0, device=CPU, tracker=NullTracker())
+    return model.eval()
+
+
+@pytest.mark.parametrize("keep", [
+    {6: 90, 0: 60, 2: 45, 4: 30, 3: 15, 8: 10},   # shirt, t-shirt, pullover, coat, dress, bag
+    {0: 90, 2: 60, 4: 40, 3: 25, 1: 10, 8: 5},
+    {0: 80, 6: 80, 2: 20, 4: 20},
+])
+def test_confusion_correction_recovers_a_skewed_class_histogram(better_classifier,
+                                                                small_splits, keep):
+    """Real test images with a known, skewed class histogram: the shares corrected with the
+    confusion matrix measured on the validation split give a KL to uniform closer to the
+    truth than the raw predictions, which the classifier's confusions pull toward uniform."""
+    classifier = better_classifier
+    _, val_probs = embed(classifier, small_splits["val"].images, CPU)
+    confusion = confusion_matrix(val_probs, small_splits["val"].labels)
+    assert torch.allclose(confusion.sum(0), torch.ones(10, dtype=torch.float64))
+    test = small_splits["test"]
+    idx = torch.cat([torch.nonzero(test.labels == k).flatten()[:n] for k, n in keep.items()])
+    true_share = torch.bincount(test.labels[idx], minlength=10).double() / len(idx)
+    _, probs = embed(classifier, test.images[idx], CPU)
+    raw = torch.bincount(probs.argmax(1), minlength=10).double() / len(idx)
+    fixed = corrected_shares(raw, confusion)
+    assert fixed.sum() == pytest.approx(1.0) and (fixed >= 0).all()
+    truth = kl_uniform(true_share)
+    assert abs(kl_uniform(fixed) - truth) < abs(kl_uniform(raw) - truth)
+    result = class_coverage(probs, 0.02, confusion=confusion)
+    assert result["kl_to_uniform_corrected"] == pytest.approx(kl_uniform(fixed))
+    assert result["kl_to_uniform"] == pytest.approx(kl_uniform(raw))
+
+
+def test_unsure_share_counts_samples_below_the_confidence_threshold():
+    probs = torch.full((4, 10), 0.05)
+    probs[0, 0], probs[1, 1] = 0.55, 0.55   # confident enough at 0.5
+    probs[2, 2], probs[3, 3] = 0.3, 0.45    # unsure
+    assert class_coverage(probs, confidence_threshold=0.5)["unsure_share"] == 0.5
+    assert class_coverage(probs, confidence_threshold=0.25)["unsure_share"] == 0.0

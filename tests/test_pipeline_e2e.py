@@ -54,11 +54,17 @@ def test_repro_builds_everything(workspace):
 def test_evaluation_metrics_for_every_variant(workspace):
     root, env = workspace
     reference = json.loads((root / "metrics/reference.json").read_text())
-    assert reference["n_samples"] == 1000 and reference["fid_floor"] > 0
+    # The floor comes from the 500 held-out validation images, so N is 500 everywhere.
+    assert reference["n_samples"] == 500 and reference["held_out"]["n_samples"] == 500
+    assert reference["fid_floor"] == reference["held_out"]["fid"] > 0
+    assert reference["intra_fid_floor"] is None or reference["intra_fid_floor"] > 0
     assert reference["test_set"]["classes_covered"] == 10
+    assert 0 <= reference["test_set"]["unsure_share"] <= 1
+    assert len(reference["test_set"]["class_share_corrected"]) == 10
     for name in VARIANTS:
         m = json.loads((root / f"metrics/{name}.json").read_text())
-        assert m["n_samples"] == 1000 and m["fid"] > reference["fid_floor"]
+        assert m["n_samples"] == 500 and m["fid"] > reference["fid_floor"]
+        assert {"unsure_share", "kl_to_uniform_corrected", "class_share_corrected"} <= set(m)
         assert 0 <= m["kl_to_uniform"] <= 2.31 and 1 <= m["classes_covered"] <= 10
         assert {"precision", "recall", "density", "coverage"} <= set(m)
         assert ("label_accuracy" in m) == name.startswith("cgan")

@@ -12,7 +12,8 @@ from gan.atomic import atomic_file
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("fid", "classes_covered", "kl_to_uniform", "mean_confidence", "precision", "recall",
+COLUMNS = ("fid", "classes_covered", "kl_to_uniform", "classes_covered_corrected",
+           "kl_to_uniform_corrected", "mean_confidence", "unsure_share", "precision", "recall",
            "density", "coverage", "label_accuracy", "intra_fid")
 
 
@@ -23,16 +24,20 @@ def _fmt(value: object) -> str:
 
 
 def markdown(rows: dict[str, dict], fid_floor: float) -> str:
-    """Summary table and per-class share table, one row per source (test set, then variants)."""
+    """Summary table and per-class share tables (as predicted, and corrected for the
+    classifier's confusions), one row per source (test set, then variants)."""
     lines = ["# Mode-dropping report", "",
-             f"FID floor (real training images vs the test set, same N): {fid_floor:.3f}", "",
-             "| source | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+             f"FID floor (held-out validation images vs the test set, same N): {fid_floor:.3f}",
+             "", "| source | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |"
               for name, r in rows.items()]
-    lines += ["", "## Share of samples per class (classifier's prediction)", "",
-              "| source | " + " | ".join(CLASS_NAMES) + " |", "|---" * (len(CLASS_NAMES) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(f"{r['class_share'][c]:.3f}" for c in CLASS_NAMES)
-              + " |" for name, r in rows.items()]
+    for key, title in (("class_share", "classifier's prediction"),
+                       ("class_share_corrected", "corrected for the classifier's confusions")):
+        lines += ["", f"## Share of samples per class ({title})", "",
+                  "| source | " + " | ".join(CLASS_NAMES) + " |",
+                  "|---" * (len(CLASS_NAMES) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(_fmt(r[key][c]) for c in CLASS_NAMES) + " |"
+                  for name, r in rows.items() if key in r]
     return "\n".join(lines) + "\n"
 
 

@@ -93,6 +93,7 @@ class VariantConfig:
 class EvalConfig:
     n_samples: int = _bounded(10000, ge=2)             # generated vs this many test images
     coverage_min_share: float = _bounded(0.02, ge=0, le=1)
+    confidence_threshold: float = _bounded(0.5, ge=0, le=1)  # below: the classifier is unsure
     batch_size: int = _bounded(1000, ge=1)
     eval_every: int = _bounded(5, ge=0)                # epochs between generator snapshots
     snapshot_n_samples: int = _bounded(2000, ge=2)     # samples to score each snapshot

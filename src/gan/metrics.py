@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 import torch
 
 from gan import CLASS_NAMES
@@ -56,19 +57,57 @@ def fid(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     return frechet_distance(*feature_stats(features_a), *feature_stats(features_b))
 
 
-def class_coverage(probs: torch.Tensor, min_share: float = 0.02) -> dict:
-    """Per-class share of samples by predicted class, classes covered, KL to uniform (nats)."""
+def _kl_to_uniform(share: torch.Tensor) -> float:
+    nonzero = share[share > 0]
+    return float((nonzero * (nonzero * len(share)).log()).sum())
+
+
+def class_coverage(probs: torch.Tensor, min_share: float = 0.02,
+                   confidence_threshold: float = 0.5,
+                   confusion: torch.Tensor | None = None) -> dict:
+    """Per-class share of samples by predicted class, classes covered, KL to uniform (nats),
+    mean confidence, and the share of samples whose top probability is below
+    `confidence_threshold` (`unsure_share`). With the classifier's `confusion` matrix, also
+    the shares corrected for its mistakes (see corrected_shares) and their coverage and KL."""
     k = probs.shape[1]
     counts = torch.bincount(probs.argmax(1).cpu(), minlength=k).double()
     share = counts / counts.sum()
-    nonzero = share[share > 0]
-    kl = float((nonzero * (nonzero * k).log()).sum())
-    return {
+    top = probs.max(1).values
+    result = {
         "class_share": {name: float(s) for name, s in zip(CLASS_NAMES, share, strict=True)},
         "classes_covered": int((share >= min_share).sum()),
-        "kl_to_uniform": kl,
-        "mean_confidence": float(probs.max(1).values.mean()),
+        "kl_to_uniform": _kl_to_uniform(share),
+        "mean_confidence": float(top.mean()),
+        "unsure_share": float((top < confidence_threshold).double().mean()),
     }
+    if confusion is not None:
+        fixed = corrected_shares(share, confusion)
+        result |= {
+            "class_share_corrected": {n: float(s) for n, s in zip(CLASS_NAMES, fixed,
+                                                                   strict=True)},
+            "classes_covered_corrected": int((fixed >= min_share).sum()),
+            "kl_to_uniform_corrected": _kl_to_uniform(fixed),
+        }
+    return result
+
+
+def confusion_matrix(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """C[i, j] = P(predicted i | true class j), from held-out images with known labels;
+    float64 (K, K), each column sums to 1."""
+    k = probs.shape[1]
+    pairs = probs.argmax(1).cpu() * k + labels.cpu()
+    counts = torch.bincount(pairs, minlength=k * k).double().view(k, k)
+    return counts / counts.sum(0, keepdim=True).clamp(min=1)
+
+
+def corrected_shares(predicted: torch.Tensor, confusion: torch.Tensor) -> torch.Tensor:
+    """Black-box shift estimation (Lipton et al., 2018): the true class shares q that the
+    classifier's predicted shares p = C q come from, solved as non-negative least squares and
+    normalised. Undoes the classifier's confusions (shirts read as T-shirts...), which pull an
+    imbalanced histogram toward uniform."""
+    q, _ = scipy.optimize.nnls(confusion.double().numpy(), predicted.double().cpu().numpy())
+    q = torch.from_numpy(q)
+    return q / q.sum() if q.sum() > 0 else predicted.double().cpu()
 
 
 def _knn_radii(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:

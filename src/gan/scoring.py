@@ -11,7 +11,9 @@ from torch import nn
 
 from gan import CLASS_NAMES, class_slug
 from gan.checkpoint import load_checkpoint
+from gan.config import EvalConfig
 from gan.data import normalize
+from gan.errors import BadInputError
 from gan.metrics import class_coverage, feature_stats, frechet_distance, prdc
 from gan.models import classifier as _classifier_model  # noqa: F401 - registers it
 from gan.torch_files import load_file, save_file
@@ -19,7 +21,8 @@ from gan.torch_files import load_file, save_file
 
 @dataclass
 class Reference:
-    """Test-set statistics, computed once by the `reference` stage."""
+    """Test-set statistics and the classifier's confusion matrix on held-out images, computed
+    once by the `reference` stage."""
 
     features: torch.Tensor        # (N, D) float32
     labels: torch.Tensor          # (N,) int64
@@ -27,27 +30,32 @@ class Reference:
     sigma: np.ndarray             # (D, D) float64
     class_mu: list[np.ndarray]    # per class
     class_sigma: list[np.ndarray]
+    confusion: torch.Tensor       # (K, K) float64: P(predicted i | true j), see metrics
 
     def save(self, path: Path) -> None:
         payload = {"features": self.features, "labels": self.labels,
                    "mu": torch.from_numpy(self.mu), "sigma": torch.from_numpy(self.sigma),
                    "class_mu": torch.from_numpy(np.stack(self.class_mu)),
-                   "class_sigma": torch.from_numpy(np.stack(self.class_sigma))}
+                   "class_sigma": torch.from_numpy(np.stack(self.class_sigma)),
+                   "confusion": self.confusion}
         save_file(payload, path)
 
     @classmethod
     def load(cls, path: Path) -> Reference:
-        p = load_file(path, "reference statistics",
-                      "rerun `dvc repro reference` (or pass --reference)")
+        rerun = "rerun `dvc repro reference` (or pass --reference)"
+        p = load_file(path, "reference statistics", rerun)
+        if not isinstance(p, dict) or "confusion" not in p:
+            raise BadInputError(f"{path}: not reference statistics of this version; {rerun}")
         return cls(p["features"], p["labels"], p["mu"].numpy(), p["sigma"].numpy(),
-                   list(p["class_mu"].numpy()), list(p["class_sigma"].numpy()))
+                   list(p["class_mu"].numpy()), list(p["class_sigma"].numpy()), p["confusion"])
 
     @classmethod
-    def from_features(cls, features: torch.Tensor, labels: torch.Tensor) -> Reference:
+    def from_features(cls, features: torch.Tensor, labels: torch.Tensor,
+                      confusion: torch.Tensor) -> Reference:
         mu, sigma = feature_stats(features)
         per_class = [feature_stats(features[labels == k]) for k in range(len(CLASS_NAMES))]
         return cls(features, labels, mu, sigma, [m for m, _ in per_class],
-                   [s for _, s in per_class])
+                   [s for _, s in per_class], confusion)
 
 
 def load_classifier(path: Path, device: torch.device) -> nn.Module:
@@ -70,13 +78,15 @@ def embed(classifier: nn.Module, images: torch.Tensor, device: torch.device,
     return torch.cat(feats), torch.cat(probs)
 
 
-def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference,
-          min_share: float, labels: torch.Tensor | None = None, with_prdc: bool = True) -> dict:
-    """FID, class coverage and (optionally) PRDC; with `labels` (conditioning or ground truth)
-    also label accuracy and per-class FID (intra-class FID is their mean)."""
+def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference, cfg: EvalConfig,
+          labels: torch.Tensor | None = None, with_prdc: bool = True) -> dict:
+    """FID, class coverage (raw and corrected for the classifier's confusions, the unsure
+    share) and (optionally) PRDC; with `labels` (conditioning or ground truth) also label
+    accuracy and per-class FID (intra-class FID is their mean)."""
     result = {"n_samples": len(features),
               "fid": frechet_distance(*feature_stats(features), ref.mu, ref.sigma)}
-    result |= class_coverage(probs, min_share)
+    result |= class_coverage(probs, cfg.coverage_min_share, cfg.confidence_threshold,
+                             ref.confusion)
     if with_prdc:
         result |= prdc(ref.features, features)
     if labels is not None:

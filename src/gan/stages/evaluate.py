@@ -33,7 +33,7 @@ def score_snapshot(G: nn.Module, classifier: nn.Module, ref: Reference, p: Param
     images, _ = generate(G, p.eval.snapshot_n_samples, device, seed=p.seed + epoch,
                          batch_size=p.eval.batch_size)
     feats, probs = embed(classifier, images, device, p.eval.batch_size)
-    result = score(feats, probs, ref, p.eval.coverage_min_share, with_prdc=False)
+    result = score(feats, probs, ref, p.eval, with_prdc=False)
     result["fid_snapshot"] = result.pop("fid")
     del result["n_samples"]
     return result
@@ -77,7 +77,7 @@ def run(variant: str, model: Path | None = None, snapshot_dir: Path | None = Non
                               batch_size=p.eval.batch_size)
     feats, probs = embed(clf, images, device, p.eval.batch_size)
     result = {"variant": variant, "epoch": extra["epoch"]}
-    result |= score(feats, probs, ref, p.eval.coverage_min_share, labels)
+    result |= score(feats, probs, ref, p.eval, labels)
 
     rows = []
     found = snapshots(snapshot_dir)

@@ -10,9 +10,9 @@ from pathlib import Path
 from gan.atomic import write_text
 from gan.config import load_params
 from gan.data import load_prepared
-from gan.metrics import class_coverage, fid, prdc
+from gan.metrics import class_coverage, confusion_matrix
 from gan.runtime import device_for
-from gan.scoring import Reference, embed, load_classifier
+from gan.scoring import Reference, embed, load_classifier, score
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +22,33 @@ def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
         out: Path = Path("data/eval/reference.pt"),
         metrics_out: Path = Path("metrics/reference.json"),
         params: Path = Path("params.yaml")) -> None:
-    """Cache the test set's classifier statistics; report the real-data reference rows."""
+    """Cache the test set's classifier statistics and the classifier's confusion matrix on
+    held-out (validation) images; report the real-data reference rows and the FID floors."""
     p = load_params(params)
     device = device_for(p)
     splits = load_prepared(data)
     model = load_classifier(classifier, device)
-    test, train = splits["test"], splits["train"]
-    n = min(p.eval.n_samples, len(test.labels))
+    test, val = splits["test"], splits["val"]
+    # One N for every FID: the floor is measured with as many held-out images as samples.
+    n = min(p.eval.n_samples, len(test.labels), len(val.labels))
     test_feats, test_probs = embed(model, test.images[:n], device, p.eval.batch_size)
-    train_feats, _ = embed(model, train.images[:n], device, p.eval.batch_size)
-    ref = Reference.from_features(test_feats, test.labels[:n])
+    val_feats, val_probs = embed(model, val.images[:n], device, p.eval.batch_size)
+    ref = Reference.from_features(test_feats, test.labels[:n],
+                                  confusion_matrix(val_probs, val.labels[:n]))
     ref.save(out)
+    # Held-out images the classifier never trained on, scored like a perfect generator's
+    # samples: their FID and intra-class FID are the floors at this N.
+    held_out = score(val_feats, val_probs, ref, p.eval, val.labels[:n])
+    test_row = class_coverage(test_probs, p.eval.coverage_min_share, p.eval.confidence_threshold,
+                              ref.confusion)
     metrics = {
         "n_samples": n,
-        # FID of n real training images against the test set: the floor at this n.
-        "fid_floor": fid(train_feats, test_feats),
-        "test_set": class_coverage(test_probs, p.eval.coverage_min_share)
-        | {"label_accuracy": float((test_probs.argmax(1) == test.labels[:n]).float().mean())},
-        "train_subset": prdc(test_feats, train_feats),
+        "fid_floor": held_out["fid"],
+        "intra_fid_floor": held_out["intra_fid"],
+        "test_set": test_row | {"label_accuracy": float(
+            (test_probs.argmax(1) == test.labels[:n]).float().mean())},
+        "held_out": held_out,
     }
     write_text(metrics_out, json.dumps(metrics, indent=2) + "\n")
-    log.info("reference: n=%d fid_floor=%.3f", n, metrics["fid_floor"])
+    log.info("reference: n=%d fid_floor=%.3f intra_fid_floor=%s", n, metrics["fid_floor"],
+             metrics["intra_fid_floor"])

@@ -23,9 +23,12 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     if not reference_path.is_file():
         raise PipelineError(f"{reference_path}: not found; run `dvc repro reference` first")
     reference = json.loads(reference_path.read_text())
-    # The real-data row: coverage of the test set; FID and PRDC of n training images vs it.
-    rows = {"real data": reference["test_set"] | reference["train_subset"]
-            | {"fid": reference["fid_floor"]}}
+    # The real-data row: coverage of the test set; FID, intra-class FID and PRDC of as many
+    # held-out images against it (the floors).
+    held_out = {k: reference["held_out"][k] for k in ("precision", "recall", "density",
+                                                        "coverage")}
+    rows = {"real data": reference["test_set"] | held_out
+            | {"fid": reference["fid_floor"], "intra_fid": reference["intra_fid_floor"]}}
     for variant in p.variants:
         path = metrics_dir / f"{variant}.json"
         if not path.is_file():

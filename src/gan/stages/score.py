@@ -25,6 +25,5 @@ def run(images: Path, labels: Path | None = None,
     device = device_for(p)
     imgs, lbls = load_images(images, labels)
     feats, probs = embed(load_classifier(classifier, device), imgs, device, p.eval.batch_size)
-    result = score(feats, probs, Reference.load(reference), p.eval.coverage_min_share, lbls,
-                   with_prdc=prdc_metrics)
+    result = score(feats, probs, Reference.load(reference), p.eval, lbls, with_prdc=prdc_metrics)
     print(json.dumps(result, indent=2))
