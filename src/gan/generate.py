@@ -48,3 +48,28 @@ def generate(G: nn.Module, n: int, device: torch.device, seed: int, batch_size: 
         y = None if labels is None else labels[start:start + b].to(device)
         images.append(render(G, z, y))                                    # (b, 28, 28)
     return torch.cat(images), labels
+
+
+@torch.no_grad()
+def recalibrate_bn(G: nn.Module, device: torch.device, seed: int, n_batches: int = 16,
+                   batch_size: int = 256) -> None:
+    """Recompute G's batch-norm running statistics for its current weights: the exact average
+    over `n_batches` fresh batches of noise (its own RNG: training is unaffected)."""
+    norms = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch weighs the same
+    gen = torch.Generator().manual_seed(seed)
+    was_training = G.training
+    G.train()
+    for _ in range(n_batches):
+        z = torch.randn(batch_size, G.arch.z_dim, generator=gen).to(device)  # (B, z_dim)
+        labels = (torch.randint(len(CLASS_NAMES), (batch_size,), generator=gen).to(device)
+                  if G.arch.conditional else None)
+        G(z, labels)
+    G.train(was_training)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from gan.config import Params
+from gan.generate import recalibrate_bn
 from gan.models.gan_nets import GanArch, build_gan
 from gan.runtime import seed_everything, to_device
 
@@ -99,7 +100,7 @@ class TrainState:
     run_id: str | None = None
 
     @property
-    def sampler(self) -> nn.Module:
+    def sampler(self) -> nn.Module:  # see ready_sampler for the EMA's batch-norm statistics
         """The generator used for samples and evaluation: the EMA copy when enabled."""
         return self.ema if self.ema is not None else self.G
 
@@ -125,3 +126,11 @@ def init_state(cfg: TrainConfig, device: torch.device) -> TrainState:
     return TrainState(G, D, opt_g, opt_d, ema,
                       batch_gen=torch.Generator().manual_seed(cfg.seed),
                       noise_gen=torch.Generator(device=device).manual_seed(cfg.seed + 1))
+
+
+def ready_sampler(state: TrainState, cfg: TrainConfig, device: torch.device) -> nn.Module:
+    """The sampler, ready to render or save: the EMA copy gets batch-norm statistics of its
+    own weights (recomputed; seeded by epoch, so a resumed run matches an uninterrupted one)."""
+    if state.ema is not None:
+        recalibrate_bn(state.ema, device, seed=cfg.seed * 100_003 + state.epoch)
+    return state.sampler

@@ -112,12 +112,10 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Te
 
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model for weights; buffers (BN stats) are copied.
-    One multi-tensor kernel each, not one per parameter."""
+    """ema <- decay * ema + (1 - decay) * model for the weights, in one multi-tensor kernel.
+    Batch-norm statistics are not copied from the live model (they belong to other weights):
+    `train_state.ready_sampler` recomputes them for the EMA weights before any use."""
     torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
-    buffers = list(ema.buffers())
-    if buffers:
-        torch._foreach_copy_(buffers, list(model.buffers()))
 
 
 # Devices where torch.compile of G and D pays, as measured by benchmarks/train_throughput.py

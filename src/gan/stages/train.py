@@ -19,7 +19,7 @@ from gan.progress import Progress
 from gan.runtime import device_for
 from gan.tracking import flatten, run_tags, start_run
 from gan.train_files import fingerprint, load_state, prune_snapshots, save_snapshot, save_state
-from gan.train_state import TrainState, add_frame, init_state, train_config
+from gan.train_state import TrainState, add_frame, init_state, ready_sampler, train_config
 from gan.training import METRICS, check_batch_size, train
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
     prune_snapshots(snapshot_dir, after_epoch=state.epoch)  # none survive a fresh start
     z_fixed, labels_fixed = fixed_noise(cfg.model, cfg.seed, device)
     if not state.frames:  # frame 0: the untrained generator (pure noise)
-        add_frame(state, render(state.sampler, z_fixed, labels_fixed))
+        add_frame(state, render(ready_sampler(state, cfg, device), z_fixed, labels_fixed))
 
     tags = run_tags("train") | {"variant": variant, "architecture": cfg.arch}
     with start_run(p.mlflow.experiment, variant, tags, run_id=state.run_id,
@@ -80,8 +80,9 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
 
         def on_epoch(st: TrainState, row: dict[str, float]) -> None:
             st.history.append({"epoch": st.epoch, **row})
+            sampler = ready_sampler(st, cfg, device)
             if st.epoch % cfg.grid_every == 0 or st.epoch == cfg.epochs:
-                add_frame(st, render(st.sampler, z_fixed, labels_fixed))
+                add_frame(st, render(sampler, z_fixed, labels_fixed))
             if snapshot_due(st.epoch, cfg.epochs, p.eval.eval_every):
                 save_snapshot(snapshot_dir, st, cfg)
             save_state(last, st, cfg, run_key)  # after the snapshot: a resume never misses one
