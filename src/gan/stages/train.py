@@ -11,6 +11,8 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
+import torch
+
 from gan.atomic import write_text
 from gan.config import load_params
 from gan.data import load_prepared, normalize
@@ -72,7 +74,9 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
     with start_run(p.mlflow.experiment, variant, tags, run_id=state.run_id,
                    enabled=track) as tracker, \
             Progress(f"train {variant}", cfg.epochs, state.epoch,
-                     steps=len(y) // cfg.batch_size, quiet=quiet) as progress:
+                     steps=len(y) // cfg.batch_size, quiet=quiet,
+                     sync=torch.cuda.synchronize if device.type == "cuda" else None
+                     ) as progress:
         if state.run_id is None:
             tracker.log_params({**flatten(asdict(cfg)), "device": str(device),
                                 "n_train": len(y)})
