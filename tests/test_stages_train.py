@@ -5,6 +5,7 @@ runs these on CUDA)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,3 +97,44 @@ def test_train_kill_resume_sample_on_device(tmp_path, prepared, device):
                     "--no-track"], cwd=REPO, check=True)
     assert Image.open(samples / "grid.png").width >= 10 * 28 * 3
     assert Image.open(samples / "training.gif").n_frames == EPOCHS + 1
+
+
+def test_a_killed_run_in_a_dvc_temporary_copy_resumes_in_a_new_copy(tmp_path, prepared):
+    """Queued experiments run in copies under <repo>/.dvc/tmp/exps that DVC deletes; the train
+    stage mirrors its state into the repository, so the same experiment run again (in a new
+    copy) resumes, snapshots included."""
+    params = write_params(tmp_path, "cpu")
+    repo = tmp_path / "repo"
+    env = os.environ | {"DVC_ROOT": str(repo), "GAN_LOG_LEVEL": "INFO"}  # as DVC sets it
+    first, second = (repo / ".dvc/tmp/exps" / name for name in ("tmp1", "tmp2"))
+    for copy in (first, second):
+        copy.mkdir(parents=True)
+    cmd = train_cmd(prepared, Path("out"), params)
+    proc = subprocess.Popen(cmd, cwd=first, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    mirrors = repo / ".dvc/tmp/gan-resume"
+    reached, deadline = 0, time.time() + 300
+    try:
+        while proc.poll() is None and time.time() < deadline and reached < 6:
+            time.sleep(0.05)
+            for last in mirrors.glob("dcgan-*/last.pt"):
+                try:
+                    reached = torch.load(last, weights_only=True)["extra"]["epoch"]
+                except Exception:  # being replaced
+                    continue
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert 6 <= reached < EPOCHS, "training finished before it could be killed"
+    shutil.rmtree(first)  # what DVC does with the copy of a failed experiment
+    resumed = subprocess.run(cmd, cwd=second, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "restored from" in resumed.stderr
+    assert f"resuming after epoch {reached} of {EPOCHS}" in resumed.stderr
+    names = sorted(p.name for p in (second / "out/snapshots").iterdir())
+    assert names == ["epoch_0005.pt", "epoch_0010.pt", f"epoch_{EPOCHS:04d}.pt"]
+    assert not list(mirrors.iterdir())  # finished: the mirror is gone
+    fresh = tmp_path / "fresh"
+    subprocess.run(train_cmd(prepared, fresh, params), cwd=REPO, check=True)
+    a, b = generator(second / "out/dcgan.pt"), generator(fresh / "dcgan.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -7,8 +7,10 @@ All are self-describing checkpoints (`gan.checkpoint`), read on the CPU (`gan.to
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan.atomic import atomic_file
 from gan.checkpoint import load_checkpoint, save_checkpoint
 from gan.deps import PACKAGE_DIR, closure
 from gan.errors import BadInputError
+from gan.mlflow_store import project_root
 from gan.train_state import TrainConfig, TrainState, config_from_dict, make_optimizers
 
 log = logging.getLogger(__name__)
@@ -131,3 +135,40 @@ def prune_snapshots(directory: Path, after_epoch: int) -> None:
     for epoch, path in snapshots(directory):
         if epoch > after_epoch:
             path.unlink()
+
+
+def resume_mirror(cfg: TrainConfig, run_key: str) -> Path | None:
+    """Where a run in one of DVC's temporary experiment copies (queued, `--temp`) also keeps
+    its resumable state: DVC deletes the copy, checkpoints included, when the run fails or is
+    killed. The mirror lives in the user's repository, `.dvc/tmp/gan-resume/<key>`, keyed by
+    config, data and code, so the same experiment queued again resumes. None in the repository
+    itself (there `data/checkpoints/` persists)."""
+    root = project_root()
+    if root == Path.cwd().resolve():
+        return None
+    config = json.dumps(asdict(cfg), sort_keys=True, default=str)
+    key = hashlib.sha1((run_key + config).encode()).hexdigest()[:16]
+    return root / ".dvc" / "tmp" / "gan-resume" / f"{cfg.variant}-{key}"
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with atomic_file(dst) as tmp:
+        shutil.copyfile(src, tmp)
+
+
+def save_mirror(mirror: Path, last: Path, snapshot_dir: Path) -> None:
+    """Copy the resumable state and the snapshots not yet mirrored (after each epoch)."""
+    for _, path in snapshots(snapshot_dir):
+        if not (mirror / "snapshots" / path.name).exists():
+            _copy(path, mirror / "snapshots" / path.name)
+    _copy(last, mirror / "last.pt")
+
+
+def restore_mirror(mirror: Path, last: Path, snapshot_dir: Path) -> None:
+    """Bring a mirrored run's state back into a new copy that has none."""
+    if last.exists() or not (mirror / "last.pt").is_file():
+        return
+    for _, path in snapshots(mirror / "snapshots"):
+        _copy(path, snapshot_dir / path.name)
+    _copy(mirror / "last.pt", last)
+    log.info("%s: restored from %s, left by an earlier run of this experiment", last, mirror)

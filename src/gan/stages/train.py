@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,7 +21,16 @@ from gan.generate import fixed_noise, render
 from gan.progress import Progress
 from gan.runtime import device_for
 from gan.tracking import flatten, run_tags, start_run
-from gan.train_files import fingerprint, load_state, prune_snapshots, save_snapshot, save_state
+from gan.train_files import (
+    fingerprint,
+    load_state,
+    prune_snapshots,
+    restore_mirror,
+    resume_mirror,
+    save_mirror,
+    save_snapshot,
+    save_state,
+)
 from gan.train_state import TrainState, add_frame, init_state, ready_sampler, train_config
 from gan.training import METRICS, check_batch_size, train
 
@@ -64,6 +74,9 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
     x = normalize(train_split.images).to(device)  # (N, 1, 28, 28) resident on the device
     y = train_split.labels.to(device)             # (N,)
     last = state_dir / "last.pt"
+    mirror = resume_mirror(cfg, run_key)  # only inside DVC's temporary experiment copies
+    if mirror is not None:
+        restore_mirror(mirror, last, snapshot_dir)
     state = load_state(last, cfg, device, run_key) or init_state(cfg, device)
     prune_snapshots(snapshot_dir, after_epoch=state.epoch)  # none survive a fresh start
     z_fixed, labels_fixed = fixed_noise(cfg.model, cfg.seed, device)
@@ -90,6 +103,8 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
             if snapshot_due(st.epoch, cfg.epochs, p.eval.eval_every):
                 save_snapshot(snapshot_dir, st, cfg)
             save_state(last, st, cfg, run_key)  # after the snapshot: a resume never misses one
+            if mirror is not None:
+                save_mirror(mirror, last, snapshot_dir)
             write_text(metrics_csv, history_csv(st.history))
             tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]}, step=st.epoch)
             progress.advance(st.epoch, row)
@@ -99,3 +114,5 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
         train(state, cfg, x, y, on_epoch, on_step=progress.step)
         save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))
+    if mirror is not None:  # finished: nothing left to resume
+        shutil.rmtree(mirror, ignore_errors=True)
