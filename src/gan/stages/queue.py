@@ -40,8 +40,8 @@ def default_jobs(threads_per_job: int) -> int:
 def dvc(*args: str, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(["dvc", *args], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
-        raise ConfigError(f"`dvc {' '.join(args)}` failed (exit {proc.returncode}): "
-                          f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+        lines = (proc.stderr or proc.stdout).strip().splitlines() or ["no output"]
+        raise ConfigError(f"`dvc {' '.join(args)}` failed (exit {proc.returncode}): {lines[-1]}")
     return proc.stdout
 
 
