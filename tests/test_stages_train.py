@@ -49,16 +49,19 @@ def train_cmd(data: Path, out: Path, params: Path) -> list[str]:
             "--params", str(params), "--no-track"]
 
 
-def kill_after_epoch(cmd: list[str], last: Path, epoch: int) -> int:
-    """Start training, SIGKILL it once its checkpoint holds `epoch` or more; the epoch reached."""
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+def kill_after_epoch(cmd: list[str], last: Path, epoch: int, cwd: Path = REPO,
+                     env: dict | None = None) -> int:
+    """Start training, SIGKILL it once its checkpoint holds `epoch` or more; the epoch reached.
+    `last` may be a glob pattern (the first match is read)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     reached, deadline = 0, time.time() + 300
     try:
         while proc.poll() is None and time.time() < deadline:
             time.sleep(0.05)
             try:
-                reached = torch.load(last, weights_only=True)["extra"]["epoch"]
+                found = next(Path(last.anchor).glob(str(last.relative_to(last.anchor))))
+                reached = torch.load(found, weights_only=True)["extra"]["epoch"]
             except Exception:  # not written yet, or being replaced
                 continue
             if reached >= epoch:
@@ -110,21 +113,8 @@ def test_a_killed_run_in_a_dvc_temporary_copy_resumes_in_a_new_copy(tmp_path, pr
     for copy in (first, second):
         copy.mkdir(parents=True)
     cmd = train_cmd(prepared, Path("out"), params)
-    proc = subprocess.Popen(cmd, cwd=first, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
     mirrors = repo / ".dvc/tmp/gan-resume"
-    reached, deadline = 0, time.time() + 300
-    try:
-        while proc.poll() is None and time.time() < deadline and reached < 6:
-            time.sleep(0.05)
-            for last in mirrors.glob("dcgan-*/last.pt"):
-                try:
-                    reached = torch.load(last, weights_only=True)["extra"]["epoch"]
-                except Exception:  # being replaced
-                    continue
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    reached = kill_after_epoch(cmd, mirrors / "dcgan-*/last.pt", 6, cwd=first, env=env)
     assert 6 <= reached < EPOCHS, "training finished before it could be killed"
     shutil.rmtree(first)  # what DVC does with the copy of a failed experiment
     resumed = subprocess.run(cmd, cwd=second, env=env, capture_output=True, text=True)

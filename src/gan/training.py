@@ -187,8 +187,8 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
 def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
           on_epoch: Callable[[TrainState, dict[str, float]], None],
           on_step: Callable[[], None] | None = None) -> TrainState:
-    """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch."""
-    check_batch_size(cfg, len(x))
+    """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch.
+    (train_epoch checks the batch size before its first step.)"""
     nets = step_nets(state, cfg, x.device)
     while state.epoch < cfg.epochs:
         for group in state.opt_d.param_groups:  # the lr_d schedule (milestones)
