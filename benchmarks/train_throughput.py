@@ -124,7 +124,7 @@ def project_images_per_s(cfg: TrainConfig, split: Split, device: torch.device,
 
 def config(variant: str, batch_size: int, compiled: bool) -> TrainConfig:
     params = Params(batch_size=batch_size, gan=GanConfig(compile="on" if compiled else "off"))
-    return train_config(params, variant)
+    return train_config(params, variant, seed=0)
 
 
 def main() -> None:

@@ -48,6 +48,11 @@ def test_bool_is_not_an_int(tmp_path):
     ("classifier:\n  dropout: 1.5\n", r"'classifier.dropout' must be <= 0.95"),
     ("device: tpu\n", r"'device' must be one of \['auto', 'cpu', 'cuda', 'mps'\]"),
     ("data:\n  train_size: 0\n", r"'data.train_size' must be >= 1"),
+    ("seeds: [0, -1]\n", r"'seeds\[1\]' must be >= 0"),
+    ("seeds: []\n", r"'seeds' must be a non-empty list of distinct seeds"),
+    ("seeds: [1, 1]\n", r"'seeds' must be a non-empty list of distinct seeds"),
+    ("variants:\n  cgan:\n    lr_d_milestones: {0: 1.0e-4}\n",
+     r"'variants.cgan.lr_d_milestones' needs epochs >= 1"),
 ])
 def test_out_of_range_values(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):

@@ -41,7 +41,7 @@ def tensors(obj):
 
 
 def written_state(tmp_path: Path, variant: str = "cgan", **gan) -> tuple[Path, object]:
-    cfg = train_config(tiny_params(ema_decay=0.9, **gan), variant)
+    cfg = train_config(tiny_params(ema_decay=0.9, **gan), variant, seed=0)
     state = init_state(cfg, torch.device("cpu"))
     x = torch.rand(128, 1, 28, 28) * 2 - 1
     train_epoch(state, cfg, x, torch.randint(10, (128,)))  # optimizer state to save

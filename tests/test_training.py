@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from gan.config import ConfigError, GanConfig, Params
+from gan.config import ConfigError, GanConfig, Params, VariantConfig
 from gan.data import normalize
 from gan.train_files import fingerprint, load_state, save_state
 from gan.train_state import init_state, train_config
@@ -44,7 +44,7 @@ def changed(before, module):
 @pytest.mark.parametrize("variant", ["gan", "dcgan", "dcgan_bn", "cgan", "cgan_proj"])
 @pytest.mark.parametrize("mode", ["split", "joint"])
 def test_d_step_updates_only_d_and_g_step_only_g(variant, mode, tiny_data):
-    cfg = train_config(tiny_params(), variant)
+    cfg = train_config(tiny_params(), variant, seed=0)
     st = init_state(cfg, CPU)
     x, y = tiny_data[0][:16], tiny_data[1][:16]
     labels = y if cfg.model.conditional else None
@@ -77,7 +77,7 @@ def test_ema_moves_toward_model():
 
 
 def run(variant, data, device=CPU, **gan):
-    cfg = train_config(tiny_params(**gan), variant)
+    cfg = train_config(tiny_params(**gan), variant, seed=0)
     st = init_state(cfg, device)
     return train(st, cfg, *(t.to(device) for t in data), lambda s, r: None), cfg
 
@@ -126,12 +126,12 @@ def test_resume_matches_uninterrupted_run(tmp_path, tiny_data, device):
 
 
 def test_only_an_unfinished_run_of_the_same_config_data_and_code_resumes(tmp_path, tiny_data):
-    cfg = train_config(tiny_params(), "gan")
+    cfg = train_config(tiny_params(), "gan", seed=0)
     st = init_state(cfg, CPU)
     st.frames.append(torch.zeros(100, 28, 28, dtype=torch.uint8))
     key = fingerprint(tiny_data[0])
     save_state(tmp_path / "last.pt", st, cfg, key)
-    other = train_config(tiny_params(label_smoothing=0.1), "gan")
+    other = train_config(tiny_params(label_smoothing=0.1), "gan", seed=0)
     assert load_state(tmp_path / "last.pt", other, CPU, key) is None
     assert load_state(tmp_path / "last.pt", cfg, CPU, fingerprint(tiny_data[0][:100])) is None
     assert load_state(tmp_path / "last.pt", cfg, CPU, key) is not None
@@ -141,7 +141,7 @@ def test_only_an_unfinished_run_of_the_same_config_data_and_code_resumes(tmp_pat
 
 
 def test_nan_loss_stops_with_epoch_and_step(tiny_data):
-    cfg = train_config(tiny_params(), "gan")
+    cfg = train_config(tiny_params(), "gan", seed=0)
     st = init_state(cfg, CPU)
     x = tiny_data[0].clone()
     x[70] = float("nan")  # lands in some batch of the first epoch
@@ -155,7 +155,7 @@ def test_compiled_step_matches_eager(variant, tiny_data):
     """G and D under torch.compile give the eager losses within 1e-4 over a few steps."""
     rows = {}
     for mode in ("off", "on"):
-        cfg = train_config(tiny_params(compile=mode), variant)
+        cfg = train_config(tiny_params(compile=mode), variant, seed=0)
         st = init_state(cfg, CPU)
         nets = step_nets(st, cfg, CPU)
         assert (nets[0] is st.G) == (mode == "off")
@@ -167,7 +167,7 @@ def test_compiled_step_matches_eager(variant, tiny_data):
 @pytest.mark.parametrize(("rule", "factor"), [("none", 1.0), ("sqrt", 2.0), ("linear", 4.0)])
 def test_lr_scaling_rule_for_a_larger_batch(rule, factor):
     params = Params(batch_size=512, gan=GanConfig(lr_scaling=rule, base_batch_size=128))
-    cfg = train_config(params, "dcgan")
+    cfg = train_config(params, "dcgan", seed=0)
     assert cfg.lr_d == pytest.approx(params.lr_d * factor)
     st = init_state(cfg, CPU)
     assert st.opt_d.param_groups[0]["lr"] == pytest.approx(params.lr_d * factor)
@@ -175,7 +175,7 @@ def test_lr_scaling_rule_for_a_larger_batch(rule, factor):
 
 
 def test_batch_larger_than_the_training_set_fails_before_the_first_epoch(tiny_data):
-    cfg = train_config(Params(batch_size=512, variants=tiny_params().variants), "gan")
+    cfg = train_config(Params(batch_size=512, variants=tiny_params().variants), "gan", seed=0)
     st = init_state(cfg, CPU)
     epochs = []
     with pytest.raises(ConfigError, match=r"'batch_size' 512 exceeds the 256 training images"):
@@ -186,7 +186,7 @@ def test_batch_larger_than_the_training_set_fails_before_the_first_epoch(tiny_da
 def test_lr_d_milestone_changes_the_rate_in_the_optimizer(tmp_path, tiny_data):
     params = Params(epochs=4, batch_size=64, variants=tiny_params().variants,
                     lr_d_milestones={2: 1e-5, 3: 5e-6})
-    cfg = train_config(params, "gan")
+    cfg = train_config(params, "gan", seed=0)
     st = init_state(cfg, CPU)
     seen = []
     train(st, cfg, *tiny_data, lambda s, r: seen.append(s.opt_d.param_groups[0]["lr"]))
@@ -196,3 +196,13 @@ def test_lr_d_milestone_changes_the_rate_in_the_optimizer(tmp_path, tiny_data):
     st.epoch = 2  # an unfinished run: the stored config (schedule included) must match
     save_state(tmp_path / "last.pt", st, cfg, "k")
     assert load_state(tmp_path / "last.pt", cfg, CPU, "k") is not None
+
+
+def test_a_variant_schedule_replaces_the_top_level_one():
+    variants = {"cgan": VariantConfig(arch="dcgan", conditional=True, lr_d=1e-3,
+                                      lr_d_milestones={100: 1e-4}),
+                "dcgan": VariantConfig(arch="dcgan")}
+    params = Params(variants=variants, lr_d_milestones={50: 5e-5})
+    assert train_config(params, "cgan", seed=3).lr_d_milestones == ((100, 1e-4),)
+    assert train_config(params, "dcgan", seed=3).lr_d_milestones == ((50, 5e-5),)
+    assert train_config(params, "cgan", seed=3).seed == 3

@@ -1,4 +1,7 @@
-"""The cross-variant comparison: the report table, the per-class share CSV and bar chart."""
+"""The cross-variant comparison: the report table, the per-class share CSV and bar chart.
+
+A row is the real data (plain numbers) or a variant aggregated over seeds (`aggregate.Stat`:
+mean and std)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import logging
 from pathlib import Path
 
 from gan import CLASS_NAMES
+from gan.aggregate import Stat
 from gan.atomic import atomic_file
 
 log = logging.getLogger(__name__)
@@ -23,36 +27,60 @@ def _fmt(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown(rows: dict[str, dict], fid_floor: float) -> str:
+def _mean(value: float | Stat) -> float:
+    return value.mean if isinstance(value, Stat) else value
+
+
+def _std(value: float | Stat) -> float:
+    """For error bars: no spread drawn for the real data or a single seed."""
+    return (value.std or 0.0) if isinstance(value, Stat) else 0.0
+
+
+def _table(header: list[str], body: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"] + \
+        ["| " + " | ".join(row) + " |" for row in body]
+
+
+def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_share: float) -> str:
     """Summary table and per-class share tables (as predicted, and corrected for the
-    classifier's confusions), one row per source (test set, then variants)."""
+    classifier's confusions), one row per source (test set, then variants, mean ± std over
+    seeds), and in how many seeds each class was dropped."""
     lines = ["# Mode-dropping report", "",
-             f"FID floor (held-out validation images vs the test set, same N): {fid_floor:.3f}",
-             "", "| source | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |"
-              for name, r in rows.items()]
+             f"Variants: mean ± std (sample standard deviation) over {len(seeds)} seed(s) "
+             f"{seeds}. FID floor (held-out validation images vs the test set, same N): "
+             f"{fid_floor:.3f}.", ""]
+    lines += _table(["source", *COLUMNS],
+                    [[name, *(_fmt(r.get(c)) for c in COLUMNS)] for name, r in rows.items()])
     for key, title in (("class_share", "classifier's prediction"),
                        ("class_share_corrected", "corrected for the classifier's confusions")):
-        lines += ["", f"## Share of samples per class ({title})", "",
-                  "| source | " + " | ".join(CLASS_NAMES) + " |",
-                  "|---" * (len(CLASS_NAMES) + 1) + "|"]
-        lines += [f"| {name} | " + " | ".join(_fmt(r[key][c]) for c in CLASS_NAMES) + " |"
-                  for name, r in rows.items() if key in r]
+        lines += ["", f"## Share of samples per class ({title})", ""]
+        lines += _table(["source", *CLASS_NAMES],
+                        [[name, *(_fmt(r[key][c]) for c in CLASS_NAMES)]
+                         for name, r in rows.items() if key in r])
+    lines += ["", f"## Seeds in which each class was dropped (share < {min_share}), "
+                  f"of {len(seeds)}", ""]
+    lines += _table(["variant", *CLASS_NAMES],
+                    [[name, *(str(r["dropped_in"][c]) for c in CLASS_NAMES)]
+                     for name, r in rows.items() if "dropped_in" in r])
     return "\n".join(lines) + "\n"
 
 
 def share_csv(rows: dict[str, dict]) -> str:
-    """Wide CSV: one line per class, one column per source (for the DVC plot)."""
+    """Wide CSV: one line per class, one column per source with the mean share (for the DVC
+    plot), then one `<source> std` column per source."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["class_index", "class", *rows])
+    writer.writerow(["class_index", "class", *rows, *(f"{n} std" for n in rows)])
     for k, name in enumerate(CLASS_NAMES):
-        writer.writerow([k, name, *(f"{r['class_share'][name]:.5f}" for r in rows.values())])
+        shares = [r["class_share"][name] for r in rows.values()]
+        writer.writerow([k, name, *(f"{_mean(s):.5f}" for s in shares),
+                         *(f"{_std(s):.5f}" for s in shares)])
     return buf.getvalue()
 
 
 def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
-    """Grouped bars: per-class share of every source, with the coverage threshold."""
+    """Grouped bars: per-class share of every source (mean over seeds, error bars one std),
+    with the coverage threshold."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -61,13 +89,16 @@ def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(12, 4.5))
     width = 0.8 / len(rows)
     for i, (name, r) in enumerate(rows.items()):
+        shares = [r["class_share"][c] for c in CLASS_NAMES]
         ax.bar([k + (i - (len(rows) - 1) / 2) * width for k in range(len(CLASS_NAMES))],
-               [r["class_share"][c] for c in CLASS_NAMES], width, label=name)
+               [_mean(s) for s in shares], width, yerr=[_std(s) for s in shares],
+               capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
     ax.axhline(0.1, color="gray", lw=0.8, ls="--", label="uniform (0.1)")
     ax.axhline(min_share, color="red", lw=0.8, ls=":", label=f"covered threshold ({min_share})")
     ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES, rotation=20)
     ax.set_ylabel("share of samples")
-    ax.set_title("Per-class share of generated samples (classifier's prediction)")
+    ax.set_title("Per-class share of generated samples (classifier's prediction; "
+                 "mean ± std over seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     with atomic_file(path) as tmp:

@@ -87,6 +87,7 @@ class VariantConfig:
     epochs: int | None = _bounded(None, ge=1)
     lr_d: float | None = _bounded(None, gt=0)
     lr_g: float | None = _bounded(None, gt=0)
+    lr_d_milestones: dict[int, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ class MlflowConfig:
 
 @dataclass(frozen=True)
 class Params:
-    seed: int = _bounded(0, ge=0)
+    seed: int = _bounded(0, ge=0)  # the shared stages: validation split, classifier
+    # Every GAN variant trains, samples and is evaluated once per seed; the report aggregates.
+    seeds: list[int] = _bounded([0, 1, 2], ge=0)
     device: str = _bounded("auto", choices=("auto", "cpu", "cuda", "mps"))
     # Same seed, same result on the same hardware (deterministic kernels, no autotuning).
     deterministic: bool = True
@@ -135,10 +138,17 @@ class Params:
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
 
     def __post_init__(self) -> None:
-        bad_lr = {k: v for k, v in self.lr_d_milestones.items() if k < 1 or v <= 0}
-        if bad_lr:
-            raise ConfigError(f"params.yaml: 'lr_d_milestones' needs epochs >= 1 and rates > 0, "
-                              f"got {bad_lr}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"params.yaml: 'seeds' must be a non-empty list of distinct "
+                              f"seeds, e.g. [0, 1, 2]; got {self.seeds}")
+        schedules = {"lr_d_milestones": self.lr_d_milestones} | {
+            f"variants.{n}.lr_d_milestones": v.lr_d_milestones
+            for n, v in self.variants.items() if v.lr_d_milestones is not None}
+        for key, schedule in schedules.items():
+            bad_lr = {k: v for k, v in schedule.items() if k < 1 or v <= 0}
+            if bad_lr:
+                raise ConfigError(f"params.yaml: '{key}' needs epochs >= 1 and rates > 0, "
+                                  f"got {bad_lr}")
         unconditioned = [n for n, v in self.variants.items() if v.projection and not v.conditional]
         if unconditioned:
             raise ConfigError(f"params.yaml: variants {unconditioned} set projection: true; it "
@@ -249,6 +259,10 @@ def _key(hint: Any, k: Any, key: str, source: str) -> Any:
 
 def _check_bounds(meta: Any, value: Any, key: str, source: str) -> None:
     if value is None or not meta:
+        return
+    if isinstance(value, list):  # bounds apply to each element
+        for i, item in enumerate(value):
+            _check_bounds(meta, item, f"{key}[{i}]", source)
         return
     expected = None
     if meta["ge"] is not None and value < meta["ge"]:

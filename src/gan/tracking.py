@@ -86,6 +86,12 @@ def run_tags(stage: str) -> dict[str, str]:
     return tags
 
 
+def display_name(base: str) -> str:
+    """A run's name in the MLflow runs table: BASE, then the DVC experiment if any."""
+    exp = os.environ.get("DVC_EXP_NAME")
+    return f"{base} ({exp})" if exp else base
+
+
 @contextmanager
 def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
               root: Path | None = None, enabled: bool = True,

@@ -66,19 +66,20 @@ def lr_scale(rule: str, batch_size: int, base_batch_size: int) -> float:
     return {"none": 1.0, "sqrt": ratio ** 0.5, "linear": ratio}[rule]
 
 
-def train_config(params: Params, variant: str) -> TrainConfig:
-    """Resolve a variant's config: its own overrides win over the top-level knobs, and the
-    learning rates are scaled for the batch size by `gan.lr_scaling`."""
+def train_config(params: Params, variant: str, seed: int) -> TrainConfig:
+    """Resolve a variant's config for one seed: its own overrides win over the top-level
+    knobs, and the learning rates are scaled for the batch size by `gan.lr_scaling`."""
     v, g = params.variant(variant), params.gan
+    milestones = params.lr_d_milestones if v.lr_d_milestones is None else v.lr_d_milestones
     scale = lr_scale(g.lr_scaling, params.batch_size, g.base_batch_size)
     return TrainConfig(
         variant=variant, arch=v.arch,
         model=GanArch(z_dim=g.z_dim, width=v.width, conditional=v.conditional,
                       projection=v.projection,
                       d_batchnorm=v.d_batchnorm),
-        seed=params.seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
+        seed=seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
         lr_d=(v.lr_d or params.lr_d) * scale, lr_g=(v.lr_g or params.lr_g) * scale,
-        lr_d_milestones=tuple((e, lr * scale) for e, lr in sorted(params.lr_d_milestones.items())),
+        lr_d_milestones=tuple((e, lr * scale) for e, lr in sorted(milestones.items())),
         beta1=g.beta1, beta2=g.beta2, d_update=g.d_update, label_smoothing=g.label_smoothing,
         ema_decay=g.ema_decay, bf16=g.bf16, grid_every=g.grid_every, compile=g.compile,
     )

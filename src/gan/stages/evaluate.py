@@ -1,5 +1,5 @@
-"""Stage `evaluate@<variant>`: score the final generator (FID, class coverage, PRDC) and every
-training snapshot (class shares, classes covered, KL, FID at its epoch)."""
+"""Stage `evaluate@<variant>-<seed>`: score the final generator (FID, class coverage, PRDC)
+and every training snapshot (class shares, classes covered, KL, FID at its epoch)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from gan import class_slug
 from gan.atomic import write_text
 from gan.config import Params, load_params
 from gan.generate import generate
+from gan.layout import RunPaths
 from gan.progress import Progress
 from gan.runtime import device_for
 from gan.scoring import Reference, embed, load_classifier, mlflow_metrics, score
@@ -28,9 +29,9 @@ SNAPSHOT_KEYS = ("fid_snapshot", "classes_covered", "kl_to_uniform", "mean_confi
 
 
 def score_snapshot(G: nn.Module, classifier: nn.Module, ref: Reference, p: Params,
-                   device: torch.device, epoch: int) -> dict:
+                   device: torch.device, seed: int) -> dict:
     """The cheaper per-snapshot score: eval.snapshot_n_samples samples, no PRDC."""
-    images, _ = generate(G, p.eval.snapshot_n_samples, device, seed=p.seed + epoch,
+    images, _ = generate(G, p.eval.snapshot_n_samples, device, seed=seed,
                          batch_size=p.eval.batch_size)
     feats, probs = embed(classifier, images, device, p.eval.batch_size)
     result = score(feats, probs, ref, p.eval, with_prdc=False)
@@ -52,49 +53,54 @@ def coverage_csv(rows: list[tuple[int, dict]]) -> str:
     return buf.getvalue()
 
 
-def run(variant: str, model: Path | None = None, snapshot_dir: Path | None = None,
+def run(variant: str, seed: int | None = None, model: Path | None = None,
+        snapshot_dir: Path | None = None,
         classifier: Path = Path("data/models/classifier.pt"),
         reference: Path = Path("data/eval/reference.pt"),
         out: Path | None = None, coverage_out: Path | None = None,
         params: Path = Path("params.yaml"), track: bool = True, quiet: bool = False) -> None:
-    """Score a trained VARIANT and its training snapshots.
+    """Score a trained VARIANT (SEED: default the first of `seeds`) and its training snapshots.
 
     The final generator: FID, class coverage, precision/recall/density/coverage (conditional
-    variants also label accuracy and intra-class FID) to metrics/VARIANT.json. Each snapshot:
-    class shares, classes covered, KL and FID to metrics/coverage/VARIANT.csv. Both go to the
-    variant's MLflow run, the snapshots as step metrics at their epochs.
+    variants also label accuracy and intra-class FID) to metrics/eval/VARIANT/seedSEED.json.
+    Each snapshot: class shares, classes covered, KL and FID to
+    metrics/coverage/VARIANT/seedSEED.csv. Both go to the run's MLflow run, the snapshots as
+    step metrics at their epochs. Samples are drawn with the run's seed.
     """
-    model = model or Path(f"data/models/{variant}.pt")
-    snapshot_dir = snapshot_dir or Path(f"data/snapshots/{variant}")
-    out = out or Path(f"metrics/{variant}.json")
-    coverage_out = coverage_out or Path(f"metrics/coverage/{variant}.csv")
     p = load_params(params)
+    paths = RunPaths(variant, p.seeds[0] if seed is None else seed)
+    model = model or paths.model
+    snapshot_dir = snapshot_dir or paths.snapshots
+    out = out or paths.metrics
+    coverage_out = coverage_out or paths.coverage
     device = device_for(p)
     G, cfg, extra = load_trained(model, device, variant)
     ref = Reference.load(reference)
     clf = load_classifier(classifier, device)
-    images, labels = generate(G, len(ref.labels), device, seed=p.seed,
+    images, labels = generate(G, len(ref.labels), device, seed=cfg.seed,
                               batch_size=p.eval.batch_size)
     feats, probs = embed(clf, images, device, p.eval.batch_size)
-    result = {"variant": variant, "epoch": extra["epoch"]}
+    result = {"variant": variant, "seed": cfg.seed, "epoch": extra["epoch"]}
     result |= score(feats, probs, ref, p.eval, labels)
 
     rows = []
     found = snapshots(snapshot_dir)
-    with Progress(f"evaluate {variant}", len(found), unit="snapshot", quiet=quiet) as progress:
+    with Progress(f"evaluate {paths.run_name}", len(found), unit="snapshot",
+                  quiet=quiet) as progress:
         for epoch, path in found:
             G_snap, _, _ = load_trained(path, device, variant)
-            rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, epoch)))
+            rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, cfg.seed + epoch)))
             progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS})
     write_text(out, json.dumps(result, indent=2) + "\n")
     write_text(coverage_out, coverage_csv(rows))
-    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f (%d snapshots)", variant,
-             result["fid"], result["classes_covered"], result["kl_to_uniform"], len(rows))
-    with start_run(p.mlflow.experiment, variant, {}, run_id=extra["run_id"],
+    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f (%d snapshots)",
+             paths.run_name, result["fid"], result["classes_covered"], result["kl_to_uniform"],
+             len(rows))
+    with start_run(p.mlflow.experiment, paths.run_name, {}, run_id=extra["run_id"],
                    enabled=track and extra["run_id"] is not None) as tracker:
         for epoch, r in rows:
             tracker.log_metrics(mlflow_metrics(r), step=epoch)
         tracker.log_metrics(mlflow_metrics({k: v for k, v in result.items()
-                                            if k not in ("variant", "epoch")}, "eval/"))
+                                            if k not in ("variant", "seed", "epoch")}, "eval/"))
         tracker.log_artifact(out, "metrics")
         tracker.log_artifact(coverage_out, "metrics")

@@ -1,4 +1,5 @@
-"""Stage `report`: the mode-dropping comparison across variants (table, chart, DVC plot)."""
+"""Stage `report`: the mode-dropping study across variants, each aggregated over its seeds
+(table, chart, DVC plot, and an MLflow run with the same aggregates)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,55 @@ import json
 import logging
 from pathlib import Path
 
+from gan import class_slug
+from gan.aggregate import Stat, aggregate
 from gan.atomic import write_text
 from gan.comparison import COLUMNS, bar_chart, markdown, share_csv
 from gan.config import load_params
 from gan.errors import PipelineError
-from gan.tracking import run_tags, start_run
+from gan.layout import RunPaths
+from gan.tracking import display_name, run_tags, start_run
 
 log = logging.getLogger(__name__)
 
 
+def load_runs(metrics_dir: Path, variant: str, seeds: list[int]) -> list[dict]:
+    """The evaluate stage's JSON of every seed of VARIANT (paths as in gan.layout)."""
+    runs = []
+    for seed in seeds:
+        path = metrics_dir / RunPaths(variant, seed).metrics.relative_to("metrics")
+        if not path.is_file():
+            raise PipelineError(f"{path}: not found; run `dvc repro evaluate@{variant}-{seed}`")
+        runs.append(json.loads(path.read_text()))
+    return runs
+
+
+def mlflow_aggregates(variant: str, row: dict) -> dict[str, float]:
+    """`<variant>/<metric>_mean` and `_std`, per-class shares likewise, and
+    `<variant>/dropped_in/<class>` (seeds in which the class was dropped)."""
+    out: dict[str, float] = {}
+
+    def put(name: str, value: float | Stat) -> None:
+        if isinstance(value, Stat):
+            out[f"{name}_mean"] = value.mean
+            if value.std is not None:
+                out[f"{name}_std"] = value.std
+        else:
+            out[name] = value
+
+    for c in COLUMNS:
+        if row.get(c) is not None:
+            put(f"{variant}/{c}", row[c])
+    for key in ("class_share", "class_share_corrected", "dropped_in"):
+        for name, value in row.get(key, {}).items():
+            put(f"{variant}/{key}/{class_slug(name)}", value)
+    return out
+
+
 def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/report"),
-               params: Path = Path("params.yaml"), track: bool = True) -> None:
-    """Compare every variant in params.yaml: METRICS_DIR/VARIANT.json against the reference."""
+        params: Path = Path("params.yaml"), track: bool = True) -> None:
+    """Compare every variant in params.yaml over its `seeds`: METRICS_DIR/eval/VARIANT/seedK.json
+    aggregated to mean ± std, against the real-data reference."""
     p = load_params(params)
     reference_path = metrics_dir / "reference.json"
     if not reference_path.is_file():
@@ -29,20 +67,21 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
                                                         "coverage")}
     rows = {"real data": reference["test_set"] | held_out
             | {"fid": reference["fid_floor"], "intra_fid": reference["intra_fid_floor"]}}
+    min_share = p.eval.coverage_min_share
     for variant in p.variants:
-        path = metrics_dir / f"{variant}.json"
-        if not path.is_file():
-            raise PipelineError(f"{path}: not found; run `dvc repro evaluate@{variant}`")
-        rows[variant] = json.loads(path.read_text())
+        rows[variant] = aggregate(load_runs(metrics_dir, variant, p.seeds), min_share)
     md, png, csv_path = out_dir / "report.md", out_dir / "class_share.png", \
         out_dir / "class_share.csv"
-    write_text(md, markdown(rows, reference["fid_floor"]))
+    write_text(md, markdown(rows, reference["fid_floor"], p.seeds, min_share))
     write_text(csv_path, share_csv(rows))
-    bar_chart(rows, p.eval.coverage_min_share, png)
-    log.info("report: %s", md)
-    with start_run(p.mlflow.experiment, "report", run_tags("report"), enabled=track) as tracker:
-        for variant, r in rows.items():
-            key = variant.replace(" ", "_")
-            tracker.log_metrics({f"{key}/{c}": r[c] for c in COLUMNS if r.get(c) is not None})
+    bar_chart(rows, min_share, png)
+    log.info("report over seeds %s: %s", p.seeds, md)
+    tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds))}
+    with start_run(p.mlflow.experiment, display_name("report"), tags,
+                   enabled=track) as tracker:
+        tracker.log_params({"seeds": p.seeds, "variants": list(p.variants),
+                            "n_seeds": len(p.seeds)})
+        for variant, row in rows.items():
+            tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
         for path in (md, png, csv_path):
             tracker.log_artifact(path)

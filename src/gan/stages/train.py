@@ -1,4 +1,4 @@
-"""Stage `train@<variant>`: train one GAN variant, resumable, writing generator snapshots.
+"""Stage `train@<variant>-<seed>`: train one GAN variant with one seed, resumable, writing generator snapshots.
 
 Training reads no classifier and no evaluation code: the evaluate stage scores the snapshots.
 """
@@ -18,9 +18,10 @@ from gan.atomic import write_text
 from gan.config import load_params
 from gan.data import load_prepared, normalize
 from gan.generate import fixed_noise, render
+from gan.layout import RunPaths
 from gan.progress import Progress
 from gan.runtime import device_for
-from gan.tracking import flatten, run_tags, start_run
+from gan.tracking import display_name, flatten, run_tags, start_run
 from gan.train_files import (
     fingerprint,
     load_state,
@@ -50,23 +51,26 @@ def snapshot_due(epoch: int, epochs: int, every: int) -> bool:
     return epoch == epochs or (every > 0 and epoch % every == 0)
 
 
-def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
+def run(variant: str, seed: int | None = None,
+        data: Path = Path("data/prepared/fashion_mnist.pt"),
         out: Path | None = None, state_dir: Path | None = None,
         snapshot_dir: Path | None = None, metrics_csv: Path | None = None,
         params: Path = Path("params.yaml"), track: bool = True, quiet: bool = False) -> None:
-    """Train one GAN VARIANT (a key of `variants` in params.yaml), resuming if interrupted.
+    """Train one GAN VARIANT (a key of `variants` in params.yaml) with SEED (default: the first
+    of `seeds`), resuming if interrupted.
 
     Resumes from STATE_DIR/last.pt. Every eval.eval_every epochs (and at the last) a generator
     snapshot goes to SNAPSHOT_DIR for the evaluate stage. Paths default to
-    data/models/VARIANT.pt, data/checkpoints/VARIANT, data/snapshots/VARIANT and
-    metrics/train/VARIANT.csv.
+    data/models/VARIANT/seedSEED.pt, data/checkpoints/VARIANT/seedSEED,
+    data/snapshots/VARIANT/seedSEED and metrics/train/VARIANT/seedSEED.csv.
     """
-    out = out or Path(f"data/models/{variant}.pt")
-    state_dir = state_dir or Path(f"data/checkpoints/{variant}")
-    snapshot_dir = snapshot_dir or Path(f"data/snapshots/{variant}")
-    metrics_csv = metrics_csv or Path(f"metrics/train/{variant}.csv")
     p = load_params(params)
-    cfg = train_config(p, variant)
+    paths = RunPaths(variant, p.seeds[0] if seed is None else seed)
+    out = out or paths.model
+    state_dir = state_dir or paths.checkpoints
+    snapshot_dir = snapshot_dir or paths.snapshots
+    metrics_csv = metrics_csv or paths.losses
+    cfg = train_config(p, variant, paths.seed)
     device = device_for(p)
     train_split = load_prepared(data)["train"]
     check_batch_size(cfg, len(train_split.labels))
@@ -83,10 +87,11 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
     if not state.frames:  # frame 0: the untrained generator (pure noise)
         add_frame(state, render(ready_sampler(state, cfg, device), z_fixed, labels_fixed))
 
-    tags = run_tags("train") | {"variant": variant, "architecture": cfg.arch}
-    with start_run(p.mlflow.experiment, variant, tags, run_id=state.run_id,
+    tags = run_tags("train") | {"variant": variant, "seed": str(cfg.seed),
+                                "architecture": cfg.arch}
+    with start_run(p.mlflow.experiment, display_name(paths.run_name), tags, run_id=state.run_id,
                    enabled=track) as tracker, \
-            Progress(f"train {variant}", cfg.epochs, state.epoch,
+            Progress(f"train {paths.run_name}", cfg.epochs, state.epoch,
                      steps=len(y) // cfg.batch_size, quiet=quiet,
                      sync=torch.cuda.synchronize if device.type == "cuda" else None
                      ) as progress:
@@ -109,8 +114,8 @@ def run(variant: str, data: Path = Path("data/prepared/fashion_mnist.pt"),
             tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]}, step=st.epoch)
             progress.advance(st.epoch, row)
 
-        log.info("training %s (%s) on %d images, device %s, from epoch %d", variant, cfg.arch,
-                 len(y), device, state.epoch)
+        log.info("training %s (%s) on %d images, device %s, from epoch %d", paths.run_name,
+                 cfg.arch, len(y), device, state.epoch)
         train(state, cfg, x, y, on_epoch, on_step=progress.step)
         save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))

@@ -1,0 +1,48 @@
+"""Where the files of one (variant, seed) training run live, for the stages and dvc.yaml alike:
+`<kind>/<variant>/seed<k>[.ext]`, so a variant's seeds sit side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    variant: str
+    seed: int
+
+    def _under(self, kind: str, ext: str = "") -> Path:
+        return Path(kind) / self.variant / f"seed{self.seed}{ext}"
+
+    @property
+    def model(self) -> Path:        # the trained G and D (train -> sample, evaluate)
+        return self._under("data/models", ".pt")
+
+    @property
+    def checkpoints(self) -> Path:  # resumable state (train)
+        return self._under("data/checkpoints")
+
+    @property
+    def snapshots(self) -> Path:    # generator snapshots (train -> evaluate)
+        return self._under("data/snapshots")
+
+    @property
+    def samples(self) -> Path:      # grid.png and training.gif (sample)
+        return self._under("data/samples")
+
+    @property
+    def losses(self) -> Path:       # per-epoch losses (train)
+        return self._under("metrics/train", ".csv")
+
+    @property
+    def metrics(self) -> Path:      # the final model's scores (evaluate -> report)
+        return self._under("metrics/eval", ".json")
+
+    @property
+    def coverage(self) -> Path:     # scores of every snapshot (evaluate)
+        return self._under("metrics/coverage", ".csv")
+
+    @property
+    def run_name(self) -> str:      # the MLflow run of this training run
+        return f"{self.variant} seed{self.seed}"
