@@ -1,5 +1,5 @@
-"""Stage `sample@<variant>-<seed>`: the fixed-noise grid of a trained variant and the animation of its
-training."""
+"""Stage `sample@<variant>-<seed>`: the fixed-noise grid of a trained run and the animation
+of its training."""
 
 from __future__ import annotations
 

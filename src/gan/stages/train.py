@@ -1,4 +1,5 @@
-"""Stage `train@<variant>-<seed>`: train one GAN variant with one seed, resumable, writing generator snapshots.
+"""Stage `train@<variant>-<seed>`: train one GAN variant with one seed, resumable, writing
+generator snapshots.
 
 Training reads no classifier and no evaluation code: the evaluate stage scores the snapshots.
 """
