@@ -8,13 +8,21 @@ QUICK_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.ep
 	-S epochs=5 -S gan.grid_every=1
 QUICK_DEVICE ?= auto
 
+# The write-ups' schedule as a preset (README: the study): each variant for as many epochs as
+# its write-up trained (MLP GAN 50, DCGAN with and without BN in D 100, conditional 400), the
+# conditional ones with D at 1e-3 for 100 epochs, then 1e-4. Run with `make writeups`.
+CGAN_RECIPE = -S +variants.$(1).epochs=400 -S +variants.$(1).lr_d=1e-3 \
+	-S '+variants.$(1).lr_d_milestones={100: 1e-4}'
+WRITEUPS_PARAMS := -S +variants.gan.epochs=50 -S +variants.dcgan.epochs=100 \
+	-S +variants.dcgan_bn.epochs=100 $(call CGAN_RECIPE,cgan) $(call CGAN_RECIPE,cgan_proj)
+
 # A local MLflow tracking server for several machines (see README: running many experiments).
 MLFLOW_HOST ?= 127.0.0.1
 MLFLOW_PORT ?= 5000
 MLFLOW_BACKEND ?= sqlite:///$(CURDIR)/mlflow-server/mlflow.db
 MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow-server/artifacts
 
-.PHONY: venv run quick test lint gpu-check mlflow-server
+.PHONY: venv run quick writeups test lint gpu-check mlflow-server
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +37,9 @@ run: venv
 
 quick: venv
 	dvc exp run --name quick-$(QUICK_DEVICE)-$$(date +%s) $(QUICK_PARAMS) -S device=$(QUICK_DEVICE)
+
+writeups: venv
+	dvc exp run --name writeups-$$(date +%s) $(WRITEUPS_PARAMS)
 
 test: venv
 	pytest

@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gan.layout import RunPaths
 from tests.conftest import REPO
 
 VARIANTS = ("gan", "dcgan", "dcgan_bn", "cgan", "cgan_proj")
+SEEDS = (0, 1)
+RUNS = tuple(RunPaths(v, s) for v in VARIANTS for s in SEEDS)  # every (variant, seed)
 SMALL = {
+    "seeds": list(SEEDS),
     "epochs": 2,
     "batch_size": 64,
     "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},

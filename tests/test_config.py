@@ -1,7 +1,11 @@
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from dvc.utils.hydra import apply_overrides
 
 from gan.config import ConfigError, Params, load_params
 from tests.conftest import REPO
@@ -75,3 +79,31 @@ def test_lr_d_milestones_read_with_epoch_keys(tmp_path):
         load_params(write_params(tmp_path, "lr_d_milestones:\n  late: 1.0e-4\n"))
     with pytest.raises(ConfigError, match="epochs >= 1 and rates > 0"):
         load_params(write_params(tmp_path, "lr_d_milestones:\n  0: 1.0e-4\n"))
+
+
+def make_variable(name: str) -> list[str]:
+    """The overrides a Makefile preset passes to `dvc exp run` (without the -S flags)."""
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-f", "Makefile", "-f", "-",
+                          "print"], input=f"$(info $({name}))\nprint: ;@:\n", cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    words = shlex.split(out)  # as the shell splits the recipe's command line
+    return [w for w in words if w != "-S"]
+
+
+@pytest.mark.parametrize("preset", ["QUICK_PARAMS", "WRITEUPS_PARAMS"])
+def test_makefile_presets_give_valid_params(tmp_path, preset):
+    """Applied as DVC applies `-S` (Hydra overrides), each preset is a valid config."""
+    path = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", path)
+    apply_overrides(str(path), make_variable(preset))
+    p = load_params(path)
+    if preset == "WRITEUPS_PARAMS":
+        epochs = {name: v.epochs for name, v in p.variants.items()}
+        assert epochs == {"gan": 50, "dcgan": 100, "dcgan_bn": 100, "cgan": 400,
+                          "cgan_proj": 400}
+        for name in ("cgan", "cgan_proj"):
+            assert p.variants[name].lr_d == 1e-3
+            assert p.variants[name].lr_d_milestones == {100: 1e-4}
+        assert p.variants["dcgan"].lr_d is None and p.lr_d_milestones == {}
+    else:
+        assert p.data.train_size == 10000 and p.epochs == 5

@@ -17,7 +17,8 @@ import torch
 import yaml
 from PIL import Image
 
-from tests.pipeline_copy import VARIANTS, copy_repo, merge, pipeline_env, run
+from gan.layout import RunPaths
+from tests.pipeline_copy import RUNS, SEEDS, copy_repo, merge, pipeline_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +40,19 @@ def test_repro_builds_everything(workspace):
     assert 0.5 < metrics["test_accuracy"] <= 1.0
     per_class = metrics["per_class_accuracy"]
     assert len(per_class) == 10 and "ankle boot" in per_class
-    for name in VARIANTS:
-        assert (root / f"data/models/{name}.pt").is_file()
-        assert (root / f"data/checkpoints/{name}/last.pt").is_file()
-        rows = (root / f"metrics/train/{name}.csv").read_text().splitlines()
+    for r in RUNS:  # every (variant, seed) under <kind>/<variant>/seed<k>
+        assert (root / r.model).is_file()
+        assert (root / r.checkpoints / "last.pt").is_file()
+        rows = (root / r.losses).read_text().splitlines()
         assert rows[0] == "epoch,d_loss_real,d_loss_fake,g_loss,d_real,d_fake"
         assert len(rows) == 3
-        grid = Image.open(root / f"data/samples/{name}/grid.png")
+        grid = Image.open(root / r.samples / "grid.png")
         assert grid.width >= 10 * 28 * 3
-        gif = Image.open(root / f"data/samples/{name}/training.gif")
+        gif = Image.open(root / r.samples / "training.gif")
         assert gif.n_frames == 3  # before training, then one per epoch
+    # Each seed trains its own model.
+    g0, g1 = (_generator_weights(root / RunPaths("dcgan", s).model) for s in SEEDS)
+    assert not all(torch.equal(g0[k], g1[k]) for k in g0)
 
 
 def test_evaluation_metrics_for_every_variant(workspace):
@@ -61,21 +65,27 @@ def test_evaluation_metrics_for_every_variant(workspace):
     assert reference["test_set"]["classes_covered"] == 10
     assert 0 <= reference["test_set"]["unsure_share"] <= 1
     assert len(reference["test_set"]["class_share_corrected"]) == 10
-    for name in VARIANTS:
-        m = json.loads((root / f"metrics/{name}.json").read_text())
-        assert m["n_samples"] == 500 and m["fid"] > reference["fid_floor"]
+    for r in RUNS:
+        name = r.variant
+        m = json.loads((root / r.metrics).read_text())
+        assert m["seed"] == r.seed and m["n_samples"] == 500 and m["fid"] > reference["fid_floor"]
         assert {"unsure_share", "kl_to_uniform_corrected", "class_share_corrected"} <= set(m)
         assert 0 <= m["kl_to_uniform"] <= 2.31 and 1 <= m["classes_covered"] <= 10
         assert {"precision", "recall", "density", "coverage"} <= set(m)
         assert ("label_accuracy" in m) == name.startswith("cgan")
-        coverage = (root / f"metrics/coverage/{name}.csv").read_text().splitlines()
+        coverage = (root / r.coverage).read_text().splitlines()
         assert coverage[0].startswith("epoch,fid_snapshot,classes_covered,kl_to_uniform")
         assert [line.split(",")[0] for line in coverage[1:]] == ["1", "2"]  # a snapshot each
     report = (root / "metrics/report/report.md").read_text()
-    assert "| real data |" in report and "| dcgan_bn |" in report
+    assert "| real data |" in report and "| dcgan_bn | " in report
+    assert "over 2 seed(s) [0, 1]" in report and "±" in report
+    assert "Seeds in which each class was dropped" in report
+    fids = [json.loads((root / RunPaths("dcgan", s).metrics).read_text())["fid"] for s in SEEDS]
+    mean, std = np.mean(fids), np.std(fids, ddof=1)
+    assert f"| dcgan | {mean:.3f} ± {std:.3f} |" in report
     assert (root / "metrics/report/class_share.png").stat().st_size > 1000
     shown = run(["dvc", "exp", "show", "--json"], root, env).stdout
-    assert "classes_covered" in shown and "metrics/dcgan.json" in shown
+    assert "classes_covered" in shown and "metrics/eval/dcgan/seed1.json" in shown
 
 
 def test_score_any_images_reports_exactly_their_classes(workspace, tmp_path):
@@ -117,26 +127,36 @@ def test_metrics_show_lists_accuracy(workspace):
     assert "test_accuracy" in json.dumps(shown)
 
 
-def test_mlflow_has_one_run_per_variant_with_curves_and_images(workspace):
+def test_mlflow_has_one_run_per_variant_and_seed_with_curves_and_images(workspace):
     root, _ = workspace
     with sqlite3.connect(root / "mlflow.db") as db:
         runs = dict(db.execute("select name, run_uuid from runs "
                                "where name not in ('classifier', 'report')"))
-        assert sorted(runs) == sorted(VARIANTS)
+        assert sorted(runs) == sorted(r.run_name for r in RUNS)  # "cgan seed1", ...
+        cgan = runs["cgan seed1"]
         steps = db.execute("select step from metrics where run_uuid=? and key='g_loss' "
-                           "order by step", (runs["cgan"],)).fetchall()
-        tags = dict(db.execute("select key, value from tags where run_uuid=?", (runs["cgan"],)))
+                           "order by step", (cgan,)).fetchall()
+        tags = dict(db.execute("select key, value from tags where run_uuid=?", (cgan,)))
+        params = dict(db.execute("select key, value from params where run_uuid=?", (cgan,)))
         shares = db.execute("select step from metrics where run_uuid=? and "
-                            "key='class_share/5_sandal' order by step", (runs["dcgan"],))
+                            "key='class_share/5_sandal' order by step", (runs["dcgan seed0"],))
         final = dict(db.execute("select key, value from metrics where run_uuid=? and "
-                                "key like 'eval/%'", (runs["cgan"],)))
+                                "key like 'eval/%'", (cgan,)))
+        (report,) = db.execute("select run_uuid from runs where name='report'").fetchone()
+        aggregates = dict(db.execute("select key, value from metrics where run_uuid=?",
+                                     (report,)))
     assert [s for (s,) in steps] == [1, 2]
     assert [s for (s,) in shares] == [1, 2]  # in-training coverage, one point per epoch
     assert {"eval/fid", "eval/classes_covered", "eval/label_accuracy"} <= set(final)
-    assert tags["variant"] == "cgan" and tags["architecture"] == "dcgan"
+    assert tags["variant"] == "cgan" and tags["seed"] == "1" and tags["architecture"] == "dcgan"
+    assert params["variant"] == "cgan" and params["seed"] == "1"
+    fids = [json.loads((root / RunPaths("cgan", s).metrics).read_text())["fid"] for s in SEEDS]
+    assert aggregates["cgan/fid_mean"] == pytest.approx(np.mean(fids))
+    assert aggregates["cgan/fid_std"] == pytest.approx(np.std(fids, ddof=1))
+    assert "cgan/dropped_in/8_bag" in aggregates and "real_data/fid" in aggregates
     artifacts = root / "mlartifacts"
     for name in ("grid.png", "training.gif"):
-        assert (artifacts / runs["cgan"] / "artifacts/samples" / name).is_file()
+        assert (artifacts / cgan / "artifacts/samples" / name).is_file()
 
 
 def test_mlflow_run_has_params_and_epoch_metrics(workspace):
@@ -161,7 +181,7 @@ def test_metric_edit_reruns_evaluation_not_training(workspace):
         status = json.loads(run(["dvc", "status", "--json"], root, env).stdout)
         touched = {stage for stage, changes in status.items()
                    if "src/gan/metrics.py" in json.dumps(changes)}
-        assert {f"evaluate@{v}" for v in VARIANTS} | {"reference"} <= touched
+        assert {f"evaluate@{r.variant}-{r.seed}" for r in RUNS} | {"reference"} <= touched
         assert not [stage for stage in touched if stage.startswith("train")]
     finally:
         metrics.write_text(original)
@@ -171,8 +191,8 @@ def test_exp_run_with_changed_param_trains_with_it(workspace):
     root, env = workspace
     try:
         run(["dvc", "exp", "run", "-S", "lr_d=1e-4"], root, env)
-        for name in VARIANTS:  # the rate the optimizer trained with, read from the model file
-            extra = torch.load(root / f"data/models/{name}.pt", weights_only=True)["extra"]
+        for r in RUNS:  # every seed retrained: the rate its optimizer used, from the model file
+            extra = torch.load(root / r.model, weights_only=True)["extra"]
             assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
             assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
     finally:
@@ -212,7 +232,8 @@ def test_queued_experiments_run_in_parallel_into_one_store(workspace):
                               "t.run_uuid = r.run_uuid and t.key = 'dvc_exp_name'").fetchall()
         for name in names:  # every stage run of every queued experiment, in the one store
             runs = sorted(run_name for exp, run_name, _ in rows if exp == name)
-            assert runs == sorted([*VARIANTS, "report"]), (name, runs)
+            expected = [f"{r} ({name})" for r in (*(r.run_name for r in RUNS), "report")]
+            assert runs == sorted(expected), (name, runs)
         assert all(status == "FINISHED" for exp, _, status in rows if exp in names)
         assert not list((root / ".dvc/tmp").rglob("mlflow.db"))
     finally:
@@ -288,9 +309,10 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
     original = (root / "params.yaml").read_text()
     longer = merge(yaml.safe_load(original), {"variants": {"dcgan": {"epochs": 10}}})
     (root / "params.yaml").write_text(yaml.safe_dump(longer, sort_keys=False))
-    last = root / "data/checkpoints/dcgan/last.pt"
+    paths = RunPaths("dcgan", 0)
+    last = root / paths.checkpoints / "last.pt"
     try:
-        proc = subprocess.Popen(["dvc", "repro", "train@dcgan"], cwd=root, env=env,
+        proc = subprocess.Popen(["dvc", "repro", "train@dcgan-0"], cwd=root, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         deadline = time.time() + 120
@@ -307,14 +329,14 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
         os.killpg(proc.pid, signal.SIGKILL)  # dvc and the training process with it
         proc.wait()
         assert 2 <= epoch < 10, "training finished before it could be interrupted"
-        resumed = run(["dvc", "repro", "train@dcgan"], root, env)
+        resumed = run(["dvc", "repro", "train@dcgan-0"], root, env)
         assert "resuming after epoch" in resumed.stderr + resumed.stdout
-        weights_resumed = _generator_weights(root / "data/models/dcgan.pt")
-        history = (root / "metrics/train/dcgan.csv").read_text().splitlines()
+        weights_resumed = _generator_weights(root / paths.model)
+        history = (root / paths.losses).read_text().splitlines()
         assert len(history) == 11  # header + 10 epochs, none repeated
-        shutil.rmtree(root / "data/checkpoints/dcgan")
-        run(["dvc", "repro", "-f", "--single-item", "train@dcgan"], root, env)
-        weights_fresh = _generator_weights(root / "data/models/dcgan.pt")
+        shutil.rmtree(root / paths.checkpoints)
+        run(["dvc", "repro", "-f", "--single-item", "train@dcgan-0"], root, env)
+        weights_fresh = _generator_weights(root / paths.model)
         assert all(torch.equal(weights_resumed[k], weights_fresh[k]) for k in weights_fresh)
     finally:
         (root / "params.yaml").write_text(original)

@@ -19,6 +19,7 @@ def test_run_lands_in_sqlite_store_with_tags_params_and_steps(tmp_path, monkeypa
     run = client.get_run(tracker.run_id)
     assert run.data.tags["stage"] == "train_classifier"
     assert run.data.tags["dvc_exp_name"] == "exp-test"
+    assert run.info.run_name == "classifier (exp-test)"  # tells experiments apart in the table
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
                           text=True, check=True).stdout.strip()
     assert run.data.tags["git_commit"] == head  # tests run in the repository's git checkout

@@ -14,7 +14,7 @@ import mlflow
 import pytest
 
 from tests.conftest import REPO
-from tests.pipeline_copy import copy_repo, pipeline_env, run
+from tests.pipeline_copy import SMALL, copy_repo, merge, pipeline_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,8 @@ def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_di
     env = pipeline_env(mirror_dir) | {"MLFLOW_TRACKING_URI": server}
     origin, dvc_remote = tmp_path / "origin.git", tmp_path / "dvc-remote"
     run(["git", "init", "-q", "--bare", str(origin)], tmp_path, env)
-    a = copy_repo(tmp_path / "machine-a", env, variants=("dcgan",))  # one variant: short
+    # One variant, one seed: short.
+    a = copy_repo(tmp_path / "machine-a", env, merge(SMALL, {"seeds": [0]}), variants=("dcgan",))
     run(["dvc", "remote", "add", "-d", "shared", str(dvc_remote)], a, env)
     for cmd in (["git", "commit", "-qam", "shared DVC remote"],
                 ["git", "remote", "add", "origin", str(origin)],
@@ -77,7 +78,8 @@ def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_di
     for r in runs:
         by_exp.setdefault(r.data.tags.get("dvc_exp_name"), set()).add(r.info.run_name)
     for name in ("exp-machine-a", "exp-machine-b"):
-        assert {"classifier", "dcgan", "report"} <= by_exp.get(name, set()), by_exp
+        expected = {f"{run} ({name})" for run in ("classifier", "dcgan seed0", "report")}
+        assert expected <= by_exp.get(name, set()), by_exp
     assert not (a / "mlflow.db").exists() and not (b / "mlflow.db").exists()
 
     run(["dvc", "exp", "pull", "origin", "exp-machine-b"], a, env)

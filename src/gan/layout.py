@@ -43,6 +43,9 @@ class RunPaths:
     def coverage(self) -> Path:     # scores of every snapshot (evaluate)
         return self._under("metrics/coverage", ".csv")
 
+    def stage(self, name: str) -> str:  # the DVC stage of this run: train@dcgan_bn-1
+        return f"{name}@{self.variant}-{self.seed}"
+
     @property
     def run_name(self) -> str:      # the MLflow run of this training run
         return f"{self.variant} seed{self.seed}"

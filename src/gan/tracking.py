@@ -98,7 +98,8 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
               run_id: str | None = None) -> Iterator[Tracker]:
     """Open an MLflow run (marked FAILED if the body raises) and yield a tracker for it.
 
-    `run_id` reopens an existing run (a resumed training, a later stage of the same variant).
+    A new run is named `display_name(run_name)`. `run_id` reopens an existing run (a resumed
+    training, a later stage of the same training run).
     With `enabled=False` nothing is written and a NullTracker is yielded.
     """
     if not enabled:
@@ -117,7 +118,8 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
             retry_locked(lambda: mlflow.set_tags(dict(tags)))
             yield MlflowTracker(run.info.run_id)
         return
-    with retry_locked(lambda: mlflow.start_run(run_name=run_name, tags=dict(tags))) as run:
+    with retry_locked(lambda: mlflow.start_run(run_name=display_name(run_name),
+                                               tags=dict(tags))) as run:
         yield MlflowTracker(run.info.run_id)
 
 

@@ -101,11 +101,12 @@ def _restore_rng(state: TrainState, rng: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(rng["cuda"])
 
 
-def load_trained(path: Path, device: torch.device, variant: str
+def load_trained(path: Path, device: torch.device, train_stage: str
                  ) -> tuple[nn.Module, TrainConfig, dict[str, Any]]:
-    """A trained variant's sampling generator (the EMA copy when there is one, in eval mode),
-    its config and the checkpoint's extra data (epoch, run_id, frames...), on the CPU."""
-    models, extra = load_checkpoint(path, device, f"rerun `dvc repro train@{variant}`")
+    """A trained run's sampling generator (the EMA copy when there is one, in eval mode),
+    its config and the checkpoint's extra data (epoch, run_id, frames...), on the CPU.
+    TRAIN_STAGE (train@dcgan-0) is what an error about a bad file tells the user to rerun."""
+    models, extra = load_checkpoint(path, device, f"rerun `dvc repro {train_stage}`")
     G = models.get("generator_ema", models["generator"]).eval()
     return G, config_from_dict(extra["config"]), extra
 

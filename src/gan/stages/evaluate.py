@@ -74,7 +74,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     out = out or paths.metrics
     coverage_out = coverage_out or paths.coverage
     device = device_for(p)
-    G, cfg, extra = load_trained(model, device, variant)
+    G, cfg, extra = load_trained(model, device, paths.stage("train"))
     ref = Reference.load(reference)
     clf = load_classifier(classifier, device)
     images, labels = generate(G, len(ref.labels), device, seed=cfg.seed,
@@ -88,7 +88,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     with Progress(f"evaluate {paths.run_name}", len(found), unit="snapshot",
                   quiet=quiet) as progress:
         for epoch, path in found:
-            G_snap, _, _ = load_trained(path, device, variant)
+            G_snap, _, _ = load_trained(path, device, paths.stage("train"))
             rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, cfg.seed + epoch)))
             progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS})
     write_text(out, json.dumps(result, indent=2) + "\n")

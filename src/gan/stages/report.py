@@ -14,7 +14,7 @@ from gan.comparison import COLUMNS, bar_chart, markdown, share_csv
 from gan.config import load_params
 from gan.errors import PipelineError
 from gan.layout import RunPaths
-from gan.tracking import display_name, run_tags, start_run
+from gan.tracking import run_tags, start_run
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     bar_chart(rows, min_share, png)
     log.info("report over seeds %s: %s", p.seeds, md)
     tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds))}
-    with start_run(p.mlflow.experiment, display_name("report"), tags,
+    with start_run(p.mlflow.experiment, "report", tags,
                    enabled=track) as tracker:
         tracker.log_params({"seeds": p.seeds, "variants": list(p.variants),
                             "n_seeds": len(p.seeds)})

@@ -31,7 +31,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     model = model or paths.model
     out_dir = out_dir or paths.samples
     device = device_for(p)
-    G, cfg, extra = load_trained(model, device, variant)
+    G, cfg, extra = load_trained(model, device, paths.stage("train"))
     z, labels = fixed_noise(cfg.model, cfg.seed, device)
     rows = list(CLASS_NAMES) if cfg.model.conditional else None
     name = RunPaths(cfg.variant, cfg.seed).run_name  # the model's own seed

@@ -22,7 +22,7 @@ from gan.generate import fixed_noise, render
 from gan.layout import RunPaths
 from gan.progress import Progress
 from gan.runtime import device_for
-from gan.tracking import display_name, flatten, run_tags, start_run
+from gan.tracking import flatten, run_tags, start_run
 from gan.train_files import (
     fingerprint,
     load_state,
@@ -90,7 +90,7 @@ def run(variant: str, seed: int | None = None,
 
     tags = run_tags("train") | {"variant": variant, "seed": str(cfg.seed),
                                 "architecture": cfg.arch}
-    with start_run(p.mlflow.experiment, display_name(paths.run_name), tags, run_id=state.run_id,
+    with start_run(p.mlflow.experiment, paths.run_name, tags, run_id=state.run_id,
                    enabled=track) as tracker, \
             Progress(f"train {paths.run_name}", cfg.epochs, state.epoch,
                      steps=len(y) // cfg.batch_size, quiet=quiet,
