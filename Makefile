@@ -5,7 +5,7 @@ export PATH := $(BIN):$(PATH)
 
 # A quick CPU run of the whole pipeline (under 15 minutes on 2 cores), as a DVC experiment.
 QUICK_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.epochs=3 \
-	-S epochs=5 -S gan.grid_every=1
+	-S epochs=5 -S gan.grid_every=1 -S 'seeds=[0,1]'
 QUICK_DEVICE ?= auto
 
 # The write-ups' schedule as a preset (README: the study): each variant for as many epochs as

@@ -106,4 +106,4 @@ def test_makefile_presets_give_valid_params(tmp_path, preset):
             assert p.variants[name].lr_d_milestones == {100: 1e-4}
         assert p.variants["dcgan"].lr_d is None and p.lr_d_milestones == {}
     else:
-        assert p.data.train_size == 10000 and p.epochs == 5
+        assert p.data.train_size == 10000 and p.epochs == 5 and p.seeds == [0, 1]
