@@ -13,6 +13,7 @@ import urllib.request
 import mlflow
 import pytest
 
+from gan.layout import RunPaths
 from tests.conftest import REPO
 from tests.pipeline_copy import SMALL, copy_repo, merge, pipeline_env, run
 
@@ -86,4 +87,4 @@ def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_di
     shown = run(["dvc", "exp", "show", "--json"], a, env).stdout
     assert "exp-machine-a" in shown and "exp-machine-b" in shown
     run(["dvc", "exp", "apply", "exp-machine-b"], a, env)  # its outputs came from the remote
-    assert (a / "data/models/dcgan.pt").is_file()
+    assert (a / RunPaths("dcgan", 0).model).is_file()
