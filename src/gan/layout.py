@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gan.config import Params
 
 
 @dataclass(frozen=True)
 class RunPaths:
     variant: str
     seed: int
+
+    @classmethod
+    def of(cls, params: Params, variant: str, seed: int | None) -> RunPaths:
+        """The run a stage was asked for: SEED, or the first of `seeds` when none is given."""
+        return cls(variant, params.seeds[0] if seed is None else seed)
 
     def _under(self, kind: str, ext: str = "") -> Path:
         return Path(kind) / self.variant / f"seed{self.seed}{ext}"

@@ -68,7 +68,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     step metrics at their epochs. Samples are drawn with the run's seed.
     """
     p = load_params(params)
-    paths = RunPaths(variant, p.seeds[0] if seed is None else seed)
+    paths = RunPaths.of(p, variant, seed)
     model = model or paths.model
     snapshot_dir = snapshot_dir or paths.snapshots
     out = out or paths.metrics

@@ -27,7 +27,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     Paths default to data/models/VARIANT/seedSEED.pt and data/samples/VARIANT/seedSEED/.
     """
     p = load_params(params)
-    paths = RunPaths(variant, p.seeds[0] if seed is None else seed)
+    paths = RunPaths.of(p, variant, seed)
     model = model or paths.model
     out_dir = out_dir or paths.samples
     device = device_for(p)

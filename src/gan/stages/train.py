@@ -66,7 +66,7 @@ def run(variant: str, seed: int | None = None,
     data/snapshots/VARIANT/seedSEED and metrics/train/VARIANT/seedSEED.csv.
     """
     p = load_params(params)
-    paths = RunPaths(variant, p.seeds[0] if seed is None else seed)
+    paths = RunPaths.of(p, variant, seed)
     out = out or paths.model
     state_dir = state_dir or paths.checkpoints
     snapshot_dir = snapshot_dir or paths.snapshots
