@@ -26,7 +26,10 @@ class Stat:
         return f"{self.mean:.3f}" if self.std is None else f"{self.mean:.3f} ± {self.std:.3f}"
 
 
-SHARES = ("class_share", "class_share_corrected")
+def share_keys(run: dict) -> list[str]:
+    """The per-class share histograms of a run: class_share, class_share_corrected and, for
+    stacked runs, each channel's class_share_ch<c>."""
+    return [k for k, v in run.items() if k.startswith("class_share") and isinstance(v, dict)]
 
 
 def aggregate(runs: list[dict], min_share: float) -> dict:
@@ -39,7 +42,7 @@ def aggregate(runs: list[dict], min_share: float) -> dict:
                if isinstance(v, int | float) and not isinstance(v, bool)
                and k not in ("seed", "epoch") and all(r.get(k) is not None for r in runs)]
     out: dict = {k: Stat.of([float(r[k]) for r in runs]) for k in numeric}
-    for key in SHARES:
+    for key in share_keys(runs[0]):
         if all(key in r for r in runs):
             out[key] = {c: Stat.of([r[key][c] for r in runs]) for c in CLASS_NAMES}
     out["dropped_in"] = {c: sum(r["class_share"][c] < min_share for r in runs)

@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("fid", "classes_covered", "kl_to_uniform", "classes_covered_corrected",
            "kl_to_uniform_corrected", "mean_confidence", "unsure_share", "precision", "recall",
-           "density", "coverage", "label_accuracy", "intra_fid")
+           "density", "coverage", "label_accuracy", "intra_fid", "modes_covered", "modes_kl",
+           "modes_covered_corrected", "modes_kl_corrected", "mode_accuracy")
+# Stacked Fashion-MNIST: the protocol's figures first, in a table of their own.
+MODE_COLUMNS = ("modes_covered", "modes_kl", "modes_covered_corrected", "modes_kl_corrected",
+                "fid", "recall", "label_accuracy", "mode_accuracy")
 
 
 def _fmt(value: object) -> str:
@@ -41,18 +45,43 @@ def _table(header: list[str], body: list[list[str]]) -> list[str]:
         ["| " + " | ".join(row) + " |" for row in body]
 
 
-def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_share: float) -> str:
+def _columns(rows: dict[str, dict], columns: tuple[str, ...]) -> list[str]:
+    """The columns some row has (a 10-class report has no mode columns)."""
+    return [c for c in columns if any(r.get(c) is not None for r in rows.values())]
+
+
+def _share_tables(rows: dict[str, dict]) -> list[tuple[str, str]]:
+    tables = [("class_share", "classifier's prediction"),
+              ("class_share_corrected", "corrected for the classifier's confusions")]
+    first = next(iter(rows.values()))
+    channels = sorted(k for k in first if k.startswith("class_share_ch"))
+    return tables + [(k, f"channel {k.removeprefix('class_share_ch')} of the stacked images")
+                     for k in channels]
+
+
+def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_share: float,
+             stack: int = 1) -> str:
     """Summary table and per-class share tables (as predicted, and corrected for the
     classifier's confusions), one row per source (test set, then variants, mean ± std over
-    seeds), and in how many seeds each class was dropped."""
+    seeds), and in how many seeds each class was dropped. Stacked runs (`stack` > 1) lead
+    with the mode table of Stacked Fashion-MNIST and add each channel's class shares."""
     lines = ["# Mode-dropping report", "",
              f"Variants: mean ± std (sample standard deviation) over {len(seeds)} seed(s) "
              f"{seeds}. FID floor (held-out validation images vs the test set, same N): "
              f"{fid_floor:.3f}.", ""]
-    lines += _table(["source", *COLUMNS],
-                    [[name, *(_fmt(r.get(c)) for c in COLUMNS)] for name, r in rows.items()])
-    for key, title in (("class_share", "classifier's prediction"),
-                       ("class_share_corrected", "corrected for the classifier's confusions")):
+    if stack > 1:
+        cols = _columns(rows, MODE_COLUMNS)
+        lines[-1:] = [f" Stacked Fashion-MNIST: {stack} images as channels, {10 ** stack} "
+                      "modes (class tuples read by the classifier, channel by channel); the "
+                      "real-data row is real stacked images from held-out images.", "",
+                      f"## Modes covered of {10 ** stack}, and KL to uniform over them", ""]
+        lines += _table(["source", *cols],
+                        [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
+        lines += ["", "## Every metric", ""]
+    cols = _columns(rows, COLUMNS)
+    lines += _table(["source", *cols],
+                    [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
+    for key, title in _share_tables(rows):
         lines += ["", f"## Share of samples per class ({title})", ""]
         lines += _table(["source", *CLASS_NAMES],
                         [[name, *(_fmt(r[key][c]) for c in CLASS_NAMES)]
@@ -101,6 +130,43 @@ def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
                  "mean ± std over seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def coverage_chart(rows: dict[str, dict], path: Path) -> None:
+    """Two panels, a bar per source (mean ± std over seeds): modes covered and KL to uniform
+    over them for stacked runs, else classes covered and KL over the 10 classes; the real
+    data's value as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stacked = any("modes_covered" in r for r in rows.values())
+    keys = (("modes_covered", "modes covered"), ("modes_kl", "KL to uniform over modes (nats)")
+            ) if stacked else (("classes_covered", "classes covered"),
+                               ("kl_to_uniform", "KL to uniform over classes (nats)"))
+    real = rows.get("real data", {})
+    names = [n for n in rows if n != "real data"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        values = [rows[n].get(key) for n in names]  # None: not measured, no bar
+        ax.bar(names, [float("nan") if v is None else _mean(v) for v in values],
+               yerr=[0.0 if v is None else _std(v) for v in values], capsize=4,
+               color="tab:blue")
+        if key in real:
+            ax.axhline(_mean(real[key]), color="gray", ls="--", lw=1, label="real data")
+            ax.legend(fontsize=8)
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", rotation=20)
+    fig.suptitle("Mode coverage per variant (mean ± std over seeds)")
+    fig.tight_layout()
+    _save(fig, path)

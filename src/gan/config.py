@@ -44,6 +44,9 @@ class DataConfig:
     # Optional caps for quick runs; null keeps everything.
     train_size: int | None = _bounded(None, ge=1)
     test_size: int | None = _bounded(None, ge=1)
+    # Stacked Fashion-MNIST: k > 1 trains every variant on k images stacked as channels,
+    # 10**k modes (PacGAN's Stacked MNIST protocol, on Fashion-MNIST); 1: plain Fashion-MNIST.
+    stack: int = _bounded(1, ge=1, le=3)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ class EvalConfig:
     batch_size: int = _bounded(1000, ge=1)
     eval_every: int = _bounded(5, ge=0)                # epochs between generator snapshots
     snapshot_n_samples: int = _bounded(2000, ge=2)     # samples to score each snapshot
+    # Stacked runs (data.stack > 1): modes are counted over this many samples (PacGAN: 26,000),
+    # a mode being covered when it holds at least mode_min_count of them (PacGAN: 1).
+    mode_n_samples: int = _bounded(26000, ge=1)
+    mode_min_count: int = _bounded(1, ge=1)
 
 
 DEFAULT_VARIANTS = {

@@ -19,6 +19,7 @@ from gan.torch_files import load_file, save_file
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
+NUM_CLASSES = len(CLASS_NAMES)
 RAW_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -32,12 +33,15 @@ class Split:
 
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in [-1, 1]; every consumer uses this."""
-    return images.unsqueeze(1).float().div(127.5).sub(1.0)
+    """uint8 (N, 28, 28) -> float (N, 1, 28, 28), or stacked uint8 (N, C, 28, 28) -> float
+    (N, C, 28, 28), in [-1, 1]; every consumer uses this."""
+    x = images.unsqueeze(1) if images.ndim == 3 else images
+    return x.float().div(127.5).sub(1.0)
 
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
-    """float (N, 1, 28, 28) in [-1, 1] -> uint8 (N, 28, 28); out-of-range values are clipped."""
+    """float (N, 1, 28, 28) in [-1, 1] -> uint8 (N, 28, 28); stacked (N, C, 28, 28) ->
+    uint8 (N, C, 28, 28). Out-of-range values are clipped."""
     return x.squeeze(1).add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 
@@ -100,3 +104,57 @@ def batches(n: int, batch_size: int, generator: torch.Generator | None = None,
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         yield order[start:start + batch_size]
+
+
+# Stacked Fashion-MNIST (the Stacked MNIST protocol of PacGAN, VEEGAN): an image is `stack`
+# Fashion-MNIST images as channels, so there are 10**stack modes (class tuples). It is a view of
+# the resident single-image tensor, indexed by (B, stack) index tensors.
+
+
+def n_modes(stack: int) -> int:
+    return NUM_CLASSES ** stack
+
+
+def mode_index(classes: torch.Tensor) -> torch.Tensor:
+    """Class tuples (N, k) -> mode indices (N,) in 0..10**k - 1, channel 0 the leading digit."""
+    k = classes.shape[1]
+    weights = NUM_CLASSES ** torch.arange(k - 1, -1, -1, device=classes.device)
+    return (classes.long() * weights).sum(1)
+
+
+def mode_classes(index: torch.Tensor, stack: int) -> torch.Tensor:
+    """Mode indices (N,) -> class tuples (N, stack); the inverse of mode_index."""
+    weights = NUM_CLASSES ** torch.arange(stack - 1, -1, -1, device=index.device)
+    return (index.long()[:, None] // weights) % NUM_CLASSES
+
+
+def stack_batches(n: int, batch_size: int, stack: int, generator: torch.Generator,
+                  drop_last: bool = True, device: torch.device | str = "cpu"
+                  ) -> Iterator[torch.Tensor]:
+    """Shuffled index batches for `stack` channels: (B,) exactly as `batches` for one channel;
+    (B, stack) otherwise, column c picking channel c's image. Channel 0 follows the order
+    `batches` draws; every further channel an independent permutation from the same generator:
+    each epoch uses every image once per channel and pairs it with fresh partners."""
+    if stack == 1:
+        yield from batches(n, batch_size, generator, drop_last, device)
+        return
+    perms = torch.stack([torch.randperm(n, generator=generator) for _ in range(stack)], 1)
+    perms = perms.to(device)                                              # (n, stack)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        yield perms[start:start + batch_size]
+
+
+def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Images x (N, 1, 28, 28) or uint8 (N, 28, 28) at idx (B,) -> x[idx]; at stacked idx
+    (B, k) -> (B, k, 28, 28), channel c holding image idx[:, c]. Labels (N,) -> (B,) or (B, k)."""
+    out = x[idx]
+    return out.flatten(1, 2) if idx.ndim == 2 and x.ndim == 4 else out
+
+
+def stack_images(images: torch.Tensor, labels: torch.Tensor, n: int, stack: int,
+                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n stacked images drawn uniformly with replacement from uint8 images (N, 28, 28):
+    uint8 (n, stack, 28, 28) and their class tuples (n, stack)."""
+    idx = torch.randint(len(labels), (n, stack), generator=generator)   # (n, stack)
+    return images[idx], labels[idx]

@@ -1,5 +1,6 @@
 """Drawing images from a generator: the fixed grid noise, rendering, and batches of samples.
-Everything returned is uint8 (N, 28, 28) on the CPU, whatever device G is on."""
+Everything returned is uint8 (N, 28, 28) on the CPU (stacked models: (N, C, 28, 28)), whatever
+device G is on."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 from torch import nn
 
 from gan import CLASS_NAMES
-from gan.data import denormalize
+from gan.data import denormalize, mode_classes, n_modes
 from gan.models.gan_nets import GanArch
 
 GRID_SIDE = 10  # the fixed-noise grid is GRID_SIDE x GRID_SIDE; conditional: a row per class
@@ -15,18 +16,27 @@ GRID_SIDE = 10  # the fixed-noise grid is GRID_SIDE x GRID_SIDE; conditional: a 
 
 def fixed_noise(arch: GanArch, seed: int, device: torch.device
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The grid's latent batch (100, z_dim), the same on every device; labels for conditional."""
+    """The grid's latent batch (100, z_dim), the same on every device; labels for conditional:
+    row k holds class k; stacked (C channels): channel 0 is the row's class, channel 1 the
+    column's, channel c the row's class shifted by c times the column, so a grid shows 100
+    different modes."""
     gen = torch.Generator().manual_seed(seed + 2)
     z = torch.randn(GRID_SIDE * GRID_SIDE, arch.z_dim, generator=gen).to(device)
     labels = None
-    if arch.conditional:  # row k holds class k
-        labels = torch.arange(GRID_SIDE, device=device).repeat_interleave(GRID_SIDE)
+    if arch.conditional:
+        row = torch.arange(GRID_SIDE, device=device).repeat_interleave(GRID_SIDE)
+        if arch.channels == 1:
+            return z, row
+        col = torch.arange(GRID_SIDE, device=device).repeat(GRID_SIDE)
+        labels = torch.stack([(row + c * col) % len(CLASS_NAMES) if c != 1 else col
+                              for c in range(arch.channels)], 1)          # (100, C)
     return z, labels
 
 
 @torch.no_grad()
 def render(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    """Generate in eval mode (BN running stats) and return uint8 images (N, 28, 28) on CPU."""
+    """Generate in eval mode (BN running stats) and return uint8 images (N, 28, 28) on CPU
+    ((N, C, 28, 28) for a stacked model)."""
     was_training = G.training
     G.eval()
     images = denormalize(G(z, labels).float()).cpu()
@@ -37,16 +47,20 @@ def render(G: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.
 @torch.no_grad()
 def generate(G: nn.Module, n: int, device: torch.device, seed: int, batch_size: int = 1000
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """n uint8 samples (n, 28, 28) from G in eval mode; conditional: balanced class labels.
-    Uses its own RNG, so training is unaffected."""
+    """n uint8 samples (n, 28, 28) from G in eval mode ((n, C, 28, 28) when stacked);
+    conditional: balanced labels, cycling through the classes (stacked: through the modes,
+    labels (n, C)). Uses its own RNG, so training is unaffected."""
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % len(CLASS_NAMES) if G.arch.conditional else None
+    labels = None
+    if G.arch.conditional:
+        labels = torch.arange(n) % n_modes(G.arch.channels)
+        labels = labels if G.arch.channels == 1 else mode_classes(labels, G.arch.channels)
     images = []
     for start in range(0, n, batch_size):
         b = min(batch_size, n - start)
         z = torch.randn(b, G.arch.z_dim, generator=gen).to(device)        # (b, z_dim)
         y = None if labels is None else labels[start:start + b].to(device)
-        images.append(render(G, z, y))                                    # (b, 28, 28)
+        images.append(render(G, z, y))                              # (b, [C,] 28, 28)
     return torch.cat(images), labels
 
 
@@ -67,8 +81,8 @@ def recalibrate_bn(G: nn.Module, device: torch.device, seed: int, n_batches: int
     G.train()
     for _ in range(n_batches):
         z = torch.randn(batch_size, G.arch.z_dim, generator=gen).to(device)  # (B, z_dim)
-        labels = (torch.randint(len(CLASS_NAMES), (batch_size,), generator=gen).to(device)
-                  if G.arch.conditional else None)
+        labels = (torch.randint(len(CLASS_NAMES), (batch_size, *G.arch.label_shape),
+                                generator=gen).to(device) if G.arch.conditional else None)
         G(z, labels)
     G.train(was_training)
     for m, momentum in zip(norms, momenta, strict=True):

@@ -11,7 +11,9 @@ from PIL import Image
 from gan.errors import PipelineError
 from gan.torch_files import load_file
 
-EXPECTED = "uint8 images of shape N x 28 x 28 (values 0..255)"
+EXPECTED = ("uint8 images of shape N x 28 x 28, or stacked N x 3 x 28 x 28 (values 0..255; "
+            "up to 3 channels)")
+MAX_STACK = 3  # as data.stack
 
 
 class ImageInputError(PipelineError, ValueError):
@@ -55,14 +57,16 @@ def _as_uint8(array: object, path: Path) -> torch.Tensor:
                               "scale to 0..255 and convert to uint8")
     if t.ndim == 4 and t.shape[1] == 1:
         t = t[:, 0]  # (N, 1, 28, 28) -> (N, 28, 28)
-    if t.ndim != 3 or tuple(t.shape[1:]) != (28, 28):
+    stacked = t.ndim == 4 and 1 < t.shape[1] <= MAX_STACK  # (N, k, 28, 28): Stacked F-MNIST
+    if t.ndim != 3 + stacked or tuple(t.shape[-2:]) != (28, 28):
         raise ImageInputError(f"{path}: images have shape {tuple(t.shape)}, expected {EXPECTED}")
     return t.contiguous()
 
 
 def load_images(path: Path | str, labels_path: Path | str | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(N, 28, 28) uint8 images and optional (N,) int64 labels 0..9."""
+    """(N, 28, 28) uint8 images and optional (N,) int64 labels 0..9; stacked images
+    (N, k, 28, 28) with optional (N, k) labels, a class per channel."""
     path = Path(path)
     if not path.exists():
         raise ImageInputError(f"{path}: not found")
@@ -76,7 +80,9 @@ def load_images(path: Path | str, labels_path: Path | str | None = None
     if labels is None:
         return images, None
     labels = torch.as_tensor(np.asarray(labels)).long().flatten()
-    if len(labels) != len(images) or labels.min() < 0 or labels.max() > 9:
-        raise ImageInputError(f"labels must be {len(images)} class indices in 0..9, got "
-                              f"{len(labels)} values in {int(labels.min())}..{int(labels.max())}")
-    return images, labels
+    per_image = 1 if images.ndim == 3 else images.shape[1]
+    if len(labels) != len(images) * per_image or labels.min() < 0 or labels.max() > 9:
+        raise ImageInputError(f"labels must be {len(images)} x {per_image} class indices in "
+                              f"0..9, got {len(labels)} values in "
+                              f"{int(labels.min())}..{int(labels.max())}")
+    return images, labels if per_image == 1 else labels.view(len(images), per_image)

@@ -57,7 +57,8 @@ def fid(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     return frechet_distance(*feature_stats(features_a), *feature_stats(features_b))
 
 
-def _kl_to_uniform(share: torch.Tensor) -> float:
+def kl_to_uniform(share: torch.Tensor) -> float:
+    """KL(share || uniform over its bins) in nats; empty bins contribute nothing."""
     nonzero = share[share > 0]
     return float((nonzero * (nonzero * len(share)).log()).sum())
 
@@ -76,7 +77,7 @@ def class_coverage(probs: torch.Tensor, min_share: float = 0.02,
     result = {
         "class_share": {name: float(s) for name, s in zip(CLASS_NAMES, share, strict=True)},
         "classes_covered": int((share >= min_share).sum()),
-        "kl_to_uniform": _kl_to_uniform(share),
+        "kl_to_uniform": kl_to_uniform(share),
         "mean_confidence": float(top.mean()),
         "unsure_share": float((top < confidence_threshold).double().mean()),
     }
@@ -86,7 +87,7 @@ def class_coverage(probs: torch.Tensor, min_share: float = 0.02,
             "class_share_corrected": {n: float(s) for n, s in zip(CLASS_NAMES, fixed,
                                                                    strict=True)},
             "classes_covered_corrected": int((fixed >= min_share).sum()),
-            "kl_to_uniform_corrected": _kl_to_uniform(fixed),
+            "kl_to_uniform_corrected": kl_to_uniform(fixed),
         }
     return result
 

@@ -75,8 +75,8 @@ def train_config(params: Params, variant: str, seed: int) -> TrainConfig:
     return TrainConfig(
         variant=variant, arch=v.arch,
         model=GanArch(z_dim=g.z_dim, width=v.width, conditional=v.conditional,
-                      projection=v.projection,
-                      d_batchnorm=v.d_batchnorm),
+                      projection=v.projection, d_batchnorm=v.d_batchnorm,
+                      channels=params.data.stack),
         seed=seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,
         lr_d=(v.lr_d or params.lr_d) * scale, lr_g=(v.lr_g or params.lr_g) * scale,
         lr_d_milestones=tuple((e, lr * scale) for e, lr in sorted(milestones.items())),

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan.config import ConfigError
-from gan.data import batches
+from gan.data import gather, stack_batches
 from gan.errors import PipelineError
 from gan.train_state import TrainConfig, TrainState, lr_d_at
 
@@ -35,11 +35,13 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def sample_labels(n: int, conditional: bool, generator: torch.Generator,
-                  device: torch.device, num_classes: int = 10) -> torch.Tensor | None:
-    """Uniform random class labels for conditional fakes, None for unconditional models."""
+                  device: torch.device, num_classes: int = 10,
+                  shape: tuple[int, ...] = ()) -> torch.Tensor | None:
+    """Uniform random class labels (n, *shape) for conditional fakes (shape (k,) for stacked
+    images: a class per channel), None for unconditional models."""
     if not conditional:
         return None
-    return torch.randint(num_classes, (n,), generator=generator, device=device)
+    return torch.randint(num_classes, (n, *shape), generator=generator, device=device)
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,10 @@ class StepConfig:
 def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
            z: torch.Tensor, step: StepConfig, real_labels: torch.Tensor | None = None,
            fake_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """One discriminator update on reals (B, 1, 28, 28) and fakes G(z); G is not updated."""
+    """One discriminator update on reals (B, C, 28, 28) and fakes G(z); G is not updated."""
     amp = step.amp
     with torch.no_grad(), _amp(real.device, amp):
-        fake = G(z, fake_labels)  # (B, 1, 28, 28)
+        fake = G(z, fake_labels)  # (B, C, 28, 28)
     real_target = 1.0 - step.label_smoothing
     if step.d_update == "joint":
         labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
@@ -144,6 +146,8 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
                 nets: tuple[nn.Module, nn.Module] | None = None,
                 on_step: Callable[[], None] | None = None) -> dict[str, float]:
     """One pass over the resident training tensors x (N, 1, 28, 28) and y (N,); epoch means.
+    With cfg.model.channels = k > 1 each real is k images of x stacked as channels
+    (Stacked Fashion-MNIST, see data.stack_batches), its labels (B, k).
 
     `nets`: G and D for the step (see step_nets); state.G and state.D by default. `on_step`
     is called after each step (a progress bar). The loop never waits on the device: losses are
@@ -153,19 +157,19 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
     device = x.device
     G, D = nets or (state.G, state.D)
     step_cfg = StepConfig(cfg.d_update, cfg.label_smoothing, cfg.bf16 and device.type == "cuda")
-    cond = cfg.model.conditional
+    cond, shape = cfg.model.conditional, cfg.model.label_shape
     totals = torch.zeros(len(METRICS), device=device)
     first_bad = torch.tensor(-1, device=device)  # first non-finite step, found without a sync
     n_steps = 0
-    for step, idx in enumerate(batches(len(x), cfg.batch_size, state.batch_gen, drop_last=True,
-                                       device=device)):
-        n = len(idx)
+    for step, idx in enumerate(stack_batches(len(x), cfg.batch_size, cfg.model.channels,
+                                             state.batch_gen, drop_last=True, device=device)):
+        n = len(idx)  # idx: (B,) or (B, k) for stacked images
         z_d = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
-        labels_d = sample_labels(n, cond, state.noise_gen, device)
-        out = d_step(G, D, state.opt_d, x[idx], z_d, step_cfg,
-                     real_labels=y[idx] if cond else None, fake_labels=labels_d)
+        labels_d = sample_labels(n, cond, state.noise_gen, device, shape=shape)
+        out = d_step(G, D, state.opt_d, gather(x, idx), z_d, step_cfg,
+                     real_labels=gather(y, idx) if cond else None, fake_labels=labels_d)
         z_g = torch.randn(n, cfg.model.z_dim, generator=state.noise_gen, device=device)
-        labels_g = sample_labels(n, cond, state.noise_gen, device)
+        labels_g = sample_labels(n, cond, state.noise_gen, device, shape=shape)
         out |= g_step(G, D, state.opt_g, z_g, step_cfg, labels=labels_g)
         if state.ema is not None:
             ema_update(state.ema, state.G, cfg.ema_decay)

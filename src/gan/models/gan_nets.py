@@ -1,5 +1,6 @@
-"""GAN generator/discriminator families (MLP and DCGAN); conditioning and discriminator batch
-norm are options of the same classes, never a second copy of a network."""
+"""GAN generator/discriminator families (MLP and DCGAN); conditioning, discriminator batch
+norm and the number of image channels (Stacked Fashion-MNIST) are options of the same classes,
+never a second copy of a network."""
 
 from __future__ import annotations
 
@@ -22,10 +23,25 @@ class GanArch:
     # projection term <embed(y), features> to the logit (Miyato & Koyama, 2018).
     projection: bool = False
     num_classes: int = 10
+    # Image channels: 1 for Fashion-MNIST, k for Stacked Fashion-MNIST (k images as channels).
+    # A conditional model then takes one class per channel: labels (B, k).
+    channels: int = 1
 
     def __post_init__(self) -> None:
         if self.projection and not self.conditional:
             raise ValueError("projection discriminator needs conditional: true")
+        if self.channels < 1:
+            raise ValueError(f"channels must be >= 1, got {self.channels}")
+
+    @property
+    def label_dim(self) -> int:
+        """Width of the conditioning vector: one one-hot class per channel."""
+        return self.num_classes * self.channels
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        """Labels per sample: () for one channel, (channels,) for stacked images."""
+        return () if self.channels == 1 else (self.channels,)
 
 
 class _Conditioned(nn.Module):
@@ -34,17 +50,27 @@ class _Conditioned(nn.Module):
     arch: GanArch
 
     def _check_labels(self, labels: torch.Tensor | None, batch: int) -> None:
-        if self.arch.conditional and (labels is None or labels.shape != (batch,)):
+        shape = (batch, *self.arch.label_shape)
+        if self.arch.conditional and (labels is None or labels.shape != shape):
             raise ValueError(f"{type(self).__name__} is conditional: pass labels of shape "
-                             f"({batch},) with class indices 0..{self.arch.num_classes - 1}")
+                             f"{shape} with class indices 0..{self.arch.num_classes - 1}")
         if not self.arch.conditional and labels is not None:
             raise ValueError(f"{type(self).__name__} is unconditional: do not pass labels")
 
     def _one_hot(self, labels: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        return F.one_hot(labels, self.arch.num_classes).to(dtype)  # (B, num_classes)
+        """(B,) or (B, k) class indices -> (B, label_dim): one one-hot per channel, side by side."""
+        return F.one_hot(labels, self.arch.num_classes).to(dtype).view(len(labels), -1)
+
+    def _embed_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Projection embedding of the labels: channel c's class k is row c * num_classes + k,
+        summed over channels. -> (B, F)"""
+        if labels.ndim == 1:
+            return self.embed(labels)
+        offsets = torch.arange(labels.shape[1], device=labels.device) * self.arch.num_classes
+        return self.embed(labels + offsets).sum(1)                      # (B, k, F) -> (B, F)
 
     def _append_labels(self, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """(B, F) -> (B, F + num_classes) with the one-hot label appended when conditional."""
+        """(B, F) -> (B, F + label_dim) with the one-hot label(s) appended when conditional."""
         self._check_labels(labels, len(h))
         return h if labels is None else torch.cat([h, self._one_hot(labels, h.dtype)], dim=1)
 
@@ -57,19 +83,19 @@ class _Conditioned(nn.Module):
         a projection discriminator. -> (B,)"""
         out = self.head(h).squeeze(1)
         if self.arch.projection:
-            out = out + (self.embed(labels).to(h.dtype) * h).sum(1)
+            out = out + (self._embed_labels(labels).to(h.dtype) * h).sum(1)
         return out
 
 
 @register("mlp_generator", GanArch)
 class MLPGenerator(_Conditioned):
-    """Fully connected generator as in the Keras write-ups: 256 -> 512 -> 1024 -> 784, tanh."""
+    """Fully connected generator as in the Keras write-ups: 256 -> 512 -> 1024 -> C*784, tanh."""
 
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
         w = arch.width * 4  # width 64 -> 256 hidden units in the first layer
-        z_in = arch.z_dim + (arch.num_classes if arch.conditional else 0)
+        z_in = arch.z_dim + (arch.label_dim if arch.conditional else 0)
 
         def block(i: int, o: int) -> list[nn.Module]:
             return [nn.Linear(i, o), nn.BatchNorm1d(o), nn.LeakyReLU(0.2, inplace=True)]
@@ -78,24 +104,24 @@ class MLPGenerator(_Conditioned):
             *block(z_in, w),              # (B, w)
             *block(w, 2 * w),             # (B, 2w)
             *block(2 * w, 4 * w),         # (B, 4w)
-            nn.Linear(4 * w, 28 * 28),    # (B, 784)
+            nn.Linear(4 * w, arch.channels * 28 * 28),    # (B, C*784)
             nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, z_dim) [+ (B,) labels] -> (B, 1, 28, 28) in [-1, 1]."""
-        return self.net(self._append_labels(z, labels)).view(-1, 1, 28, 28)
+        """(B, z_dim) [+ (B,) or (B, C) labels] -> (B, C, 28, 28) in [-1, 1]."""
+        return self.net(self._append_labels(z, labels)).view(-1, self.arch.channels, 28, 28)
 
 
 @register("mlp_discriminator", GanArch)
 class MLPDiscriminator(_Conditioned):
-    """Fully connected discriminator: 784 -> 512 -> 256 -> 1 logit."""
+    """Fully connected discriminator: C*784 -> 512 -> 256 -> 1 logit."""
 
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
         w = arch.width * 4
-        x_in = 28 * 28 + (arch.num_classes if self._concat_input() else 0)
+        x_in = arch.channels * 28 * 28 + (arch.label_dim if self._concat_input() else 0)
         norm = (lambda n: nn.BatchNorm1d(n)) if arch.d_batchnorm else (lambda n: nn.Identity())
         self.net = nn.Sequential(
             nn.Linear(x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),            # (B, 2w)
@@ -103,14 +129,14 @@ class MLPDiscriminator(_Conditioned):
         )
         self.head = nn.Linear(w, 1)                                             # (B, 1)
         if arch.projection:
-            self.embed = nn.Embedding(arch.num_classes, w)                      # (B, w)
+            self.embed = nn.Embedding(arch.label_dim, w)                        # (B, w)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
+        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B,) logits of "real"."""
         self._check_labels(labels, len(x))
-        x = x.flatten(1)                                                        # (B, 784)
+        x = x.flatten(1)                                                        # (B, C*784)
         if self._concat_input():
-            x = torch.cat([x, self._one_hot(labels, x.dtype)], dim=1)          # (B, 794)
+            x = torch.cat([x, self._one_hot(labels, x.dtype)], dim=1)  # (B, C*784 + C*10)
         return self._logit(self.net(x), labels)
 
 
@@ -122,7 +148,7 @@ class DCGenerator(_Conditioned):
         super().__init__()
         self.arch = arch
         c = arch.width
-        z_in = arch.z_dim + (arch.num_classes if arch.conditional else 0)
+        z_in = arch.z_dim + (arch.label_dim if arch.conditional else 0)
         self.project = nn.Sequential(
             nn.Linear(z_in, 2 * c * 7 * 7, bias=False), nn.BatchNorm1d(2 * c * 7 * 7),
             nn.ReLU(inplace=True),                                          # (B, 2c*49)
@@ -130,12 +156,12 @@ class DCGenerator(_Conditioned):
         self.net = nn.Sequential(
             nn.ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c),
             nn.ReLU(inplace=True),                                          # (B, c, 14, 14)
-            nn.ConvTranspose2d(c, 1, 4, 2, 1),                              # (B, 1, 28, 28)
+            nn.ConvTranspose2d(c, arch.channels, 4, 2, 1),                  # (B, C, 28, 28)
             nn.Tanh(),
         )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, z_dim) [+ (B,) labels] -> (B, 1, 28, 28) in [-1, 1]."""
+        """(B, z_dim) [+ (B,) or (B, C) labels] -> (B, C, 28, 28) in [-1, 1]."""
         h = self.project(self._append_labels(z, labels))                  # (B, 2c*49)
         h = h.view(-1, 2 * self.arch.width, 7, 7)                          # (B, 2c, 7, 7)
         return self.net(h)
@@ -151,7 +177,7 @@ class DCDiscriminator(_Conditioned):
         super().__init__()
         self.arch = arch
         c = arch.width
-        c_in = 1 + (arch.num_classes if self._concat_input() else 0)
+        c_in = arch.channels + (arch.label_dim if self._concat_input() else 0)
         norm = nn.BatchNorm2d(2 * c) if arch.d_batchnorm else nn.Identity()
         self.net = nn.Sequential(
             nn.Conv2d(c_in, c, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),         # (B, c, 14, 14)
@@ -160,14 +186,14 @@ class DCDiscriminator(_Conditioned):
         )
         self.head = nn.Linear(2 * c * 7 * 7, 1)                                   # (B, 1)
         if arch.projection:
-            self.embed = nn.Embedding(arch.num_classes, 2 * c * 7 * 7)            # (B, 2c*49)
+            self.embed = nn.Embedding(arch.label_dim, 2 * c * 7 * 7)              # (B, 2c*49)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 1, 28, 28) [+ (B,) labels] -> (B,) logits of "real"."""
+        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B,) logits of "real"."""
         self._check_labels(labels, len(x))
         if self._concat_input():
             planes = self._one_hot(labels, x.dtype)[:, :, None, None].expand(-1, -1, 28, 28)
-            x = torch.cat([x, planes], dim=1)                                     # (B, 11, 28, 28)
+            x = torch.cat([x, planes], dim=1)                           # (B, C + C*10, 28, 28)
         return self._logit(self.net(x), labels)
 
 

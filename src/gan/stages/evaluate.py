@@ -1,5 +1,7 @@
 """Stage `evaluate@<variant>-<seed>`: score the final generator (FID, class coverage, PRDC)
-and every training snapshot (class shares, classes covered, KL, FID at its epoch)."""
+and every training snapshot (class shares, classes covered, KL, FID at its epoch). A stacked
+run (data.stack > 1) also gets the mode metrics of Stacked Fashion-MNIST (gan.modes), over
+eval.mode_n_samples samples, at the end and at every snapshot."""
 
 from __future__ import annotations
 
@@ -26,30 +28,44 @@ from gan.train_files import load_trained, snapshots
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEYS = ("fid_snapshot", "classes_covered", "kl_to_uniform", "mean_confidence")
+MODE_KEYS = ("modes_covered", "modes_kl", "modes_covered_corrected", "modes_kl_corrected")
+
+
+def score_samples(G: nn.Module, classifier: nn.Module, ref: Reference, p: Params,
+                  device: torch.device, seed: int, n: int, with_prdc: bool) -> dict:
+    """Score n samples of G; a stacked G also gets the mode metrics over
+    eval.mode_n_samples samples (one draw serves both: the first n are the n scored)."""
+    stacked = G.arch.channels > 1
+    n_draw = max(n, p.eval.mode_n_samples) if stacked else n
+    images, labels = generate(G, n_draw, device, seed=seed, batch_size=p.eval.batch_size)
+    feats, probs = embed(classifier, images, device, p.eval.batch_size)
+    return score(feats[:n], probs[:n], ref, p.eval, None if labels is None else labels[:n],
+                 with_prdc=with_prdc,
+                 mode_probs=probs[:p.eval.mode_n_samples] if stacked else None)
 
 
 def score_snapshot(G: nn.Module, classifier: nn.Module, ref: Reference, p: Params,
                    device: torch.device, seed: int) -> dict:
-    """The cheaper per-snapshot score: eval.snapshot_n_samples samples, no PRDC."""
-    images, _ = generate(G, p.eval.snapshot_n_samples, device, seed=seed,
-                         batch_size=p.eval.batch_size)
-    feats, probs = embed(classifier, images, device, p.eval.batch_size)
-    result = score(feats, probs, ref, p.eval, with_prdc=False)
+    """The cheaper per-snapshot score: eval.snapshot_n_samples samples, no PRDC (the mode
+    metrics of a stacked run still over eval.mode_n_samples, comparable with the final)."""
+    result = score_samples(G, classifier, ref, p, device, seed, p.eval.snapshot_n_samples,
+                           with_prdc=False)
     result["fid_snapshot"] = result.pop("fid")
     del result["n_samples"]
     return result
 
 
 def coverage_csv(rows: list[tuple[int, dict]]) -> str:
-    """One line per snapshot epoch: the snapshot figures and each class's share."""
+    """One line per snapshot epoch: the snapshot figures (and a stacked run's mode metrics)
+    and each class's share."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     slugs = [class_slug(k) for k in range(10)]
-    writer.writerow(["epoch", *SNAPSHOT_KEYS, *(f"share_{s}" for s in slugs)])
+    keys = SNAPSHOT_KEYS + (MODE_KEYS if rows and "modes_covered" in rows[0][1] else ())
+    writer.writerow(["epoch", *keys, *(f"share_{s}" for s in slugs)])
     for epoch, r in rows:
         shares = r["class_share"].values()
-        writer.writerow([epoch, *(f"{r[k]:.5g}" for k in SNAPSHOT_KEYS),
-                         *(f"{s:.5f}" for s in shares)])
+        writer.writerow([epoch, *(f"{r[k]:.5g}" for k in keys), *(f"{s:.5f}" for s in shares)])
     return buf.getvalue()
 
 
@@ -75,13 +91,10 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     coverage_out = coverage_out or paths.coverage
     device = device_for(p)
     G, cfg, extra = load_trained(model, device, paths.stage("train"))
-    ref = Reference.load(reference)
+    ref = Reference.load(reference).stacked(cfg.model.channels)
     clf = load_classifier(classifier, device)
-    images, labels = generate(G, len(ref.labels), device, seed=cfg.seed,
-                              batch_size=p.eval.batch_size)
-    feats, probs = embed(clf, images, device, p.eval.batch_size)
     result = {"variant": variant, "seed": cfg.seed, "epoch": extra["epoch"]}
-    result |= score(feats, probs, ref, p.eval, labels)
+    result |= score_samples(G, clf, ref, p, device, cfg.seed, len(ref.labels), with_prdc=True)
 
     rows = []
     found = snapshots(snapshot_dir)
@@ -90,12 +103,14 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
         for epoch, path in found:
             G_snap, _, _ = load_trained(path, device, paths.stage("train"))
             rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, cfg.seed + epoch)))
-            progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS})
+            progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS
+                                         + MODE_KEYS[:2] if k in rows[-1][1]})
     write_text(out, json.dumps(result, indent=2) + "\n")
     write_text(coverage_out, coverage_csv(rows))
-    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f (%d snapshots)",
+    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f%s (%d snapshots)",
              paths.run_name, result["fid"], result["classes_covered"], result["kl_to_uniform"],
-             len(rows))
+             f" modes_covered={result['modes_covered']}/{result['n_modes']}"
+             if "modes_covered" in result else "", len(rows))
     with start_run(p.mlflow.experiment, paths.run_name, {}, run_id=extra["run_id"],
                    enabled=track and extra["run_id"] is not None) as tracker:
         for epoch, r in rows:

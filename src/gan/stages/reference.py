@@ -1,5 +1,6 @@
 """Stage `reference`: test-set statistics in the classifier's feature space, computed once,
-and the real-data reference rows of the report."""
+and the real-data reference rows of the report (with data.stack > 1 also the row of real
+Stacked Fashion-MNIST: what a perfect generator scores through this classifier)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,30 @@ import json
 import logging
 from pathlib import Path
 
+import torch
+
 from gan.atomic import write_text
-from gan.config import load_params
+from gan.config import Params, load_params
 from gan.data import load_prepared
 from gan.metrics import class_coverage, confusion_matrix
 from gan.runtime import device_for
-from gan.scoring import Reference, embed, load_classifier, score
+from gan.scoring import Reference, embed, load_classifier, score, stack_scores
 
 log = logging.getLogger(__name__)
+
+
+def stacked_row(feats: torch.Tensor, probs: torch.Tensor, labels: torch.Tensor,
+                ref: Reference, p: Params) -> dict:
+    """Real stacked images built from held-out images, scored as a generator's samples are
+    (the same N against the same stacked test reference; modes over eval.mode_n_samples):
+    the FID floor and the modes a perfect generator covers, given the classifier's
+    confusions."""
+    k, n = p.data.stack, len(labels)
+    n_draw = max(n, p.eval.mode_n_samples)
+    s_feats, s_probs, s_labels = stack_scores(feats, probs, labels, n_draw, k, seed=1)
+    row = score(s_feats[:n], s_probs[:n], ref.stacked(k), p.eval, s_labels[:n],
+                mode_probs=s_probs[:p.eval.mode_n_samples])
+    return {"stack": k} | row
 
 
 def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
@@ -49,6 +66,8 @@ def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
             (test_probs.argmax(1) == test.labels[:n]).float().mean())},
         "held_out": held_out,
     }
+    if p.data.stack > 1:
+        metrics["stacked"] = stacked_row(val_feats, val_probs, val.labels[:n], ref, p)
     write_text(metrics_out, json.dumps(metrics, indent=2) + "\n")
     log.info("reference: n=%d fid_floor=%.3f intra_fid_floor=%s", n, metrics["fid_floor"],
              metrics["intra_fid_floor"])

@@ -1,5 +1,6 @@
 """Stage `report`: the mode-dropping study across variants, each aggregated over its seeds
-(table, chart, DVC plot, and an MLflow run with the same aggregates)."""
+(table, charts, DVC plot, and an MLflow run with the same aggregates). On Stacked
+Fashion-MNIST (data.stack > 1) it leads with the modes covered and their KL."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import logging
 from pathlib import Path
 
 from gan import class_slug
-from gan.aggregate import Stat, aggregate
+from gan.aggregate import Stat, aggregate, share_keys
 from gan.atomic import write_text
-from gan.comparison import COLUMNS, bar_chart, markdown, share_csv
+from gan.comparison import COLUMNS, bar_chart, coverage_chart, markdown, share_csv
 from gan.config import load_params
 from gan.errors import PipelineError
 from gan.layout import RunPaths
@@ -46,7 +47,7 @@ def mlflow_aggregates(variant: str, row: dict) -> dict[str, float]:
     for c in COLUMNS:
         if row.get(c) is not None:
             put(f"{variant}/{c}", row[c])
-    for key in ("class_share", "class_share_corrected", "dropped_in"):
+    for key in (*share_keys(row), "dropped_in"):
         for name, value in row.get(key, {}).items():
             put(f"{variant}/{key}/{class_slug(name)}", value)
     return out
@@ -67,21 +68,31 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
                                                         "coverage")}
     rows = {"real data": reference["test_set"] | held_out
             | {"fid": reference["fid_floor"], "intra_fid": reference["intra_fid_floor"]}}
+    fid_floor = reference["fid_floor"]
+    stack = p.data.stack
+    if stack > 1:  # real stacked images from held-out images, scored as samples are
+        stacked = reference.get("stacked")
+        if not stacked or stacked["stack"] != stack:
+            raise PipelineError(f"{reference_path}: has no real-data row for data.stack "
+                                f"{stack}; run `dvc repro reference` first")
+        rows["real data"], fid_floor = stacked, stacked["fid"]
     min_share = p.eval.coverage_min_share
     for variant in p.variants:
         rows[variant] = aggregate(load_runs(metrics_dir, variant, p.seeds), min_share)
     md, png, csv_path = out_dir / "report.md", out_dir / "class_share.png", \
         out_dir / "class_share.csv"
-    write_text(md, markdown(rows, reference["fid_floor"], p.seeds, min_share))
+    coverage_png = out_dir / "coverage.png"
+    write_text(md, markdown(rows, fid_floor, p.seeds, min_share, stack))
     write_text(csv_path, share_csv(rows))
     bar_chart(rows, min_share, png)
+    coverage_chart(rows, coverage_png)
     log.info("report over seeds %s: %s", p.seeds, md)
-    tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds))}
+    tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)), "stack": str(stack)}
     with start_run(p.mlflow.experiment, "report", tags,
                    enabled=track) as tracker:
         tracker.log_params({"seeds": p.seeds, "variants": list(p.variants),
-                            "n_seeds": len(p.seeds)})
+                            "n_seeds": len(p.seeds), "stack": stack})
         for variant, row in rows.items():
             tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
-        for path in (md, png, csv_path):
+        for path in (md, png, csv_path, coverage_png):
             tracker.log_artifact(path)

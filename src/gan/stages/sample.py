@@ -33,8 +33,10 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     device = device_for(p)
     G, cfg, extra = load_trained(model, device, paths.stage("train"))
     z, labels = fixed_noise(cfg.model, cfg.seed, device)
-    rows = list(CLASS_NAMES) if cfg.model.conditional else None
+    rows = list(CLASS_NAMES) if cfg.model.conditional else None  # stacked: channel 0's class
     name = RunPaths(cfg.variant, cfg.seed).run_name  # the model's own seed
+    if cfg.model.channels > 1:
+        name += f", stacked x{cfg.model.channels}"
     grid_path, gif_path = out_dir / "grid.png", out_dir / "training.gif"
     save_png(grid_image(render(G, z, labels), rows, f"{name}, epoch {extra['epoch']}"), grid_path)
     save_animation([grid_image(f, rows, f"{name}, epoch {e}")

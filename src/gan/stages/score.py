@@ -20,10 +20,15 @@ def run(images: Path, labels: Path | None = None,
 
     IMAGES: a .npy, .npz or .pt of uint8 N x 28 x 28, or a folder of PNGs. Labels (optional,
     --labels or a `labels` array in the .npz/.pt) add label accuracy and intra-class FID.
+    Stacked Fashion-MNIST images, uint8 N x 3 x 28 x 28 (a class per channel), get the mode
+    metrics over all N (modes covered of 1,000, KL) against a stacked test reference; their
+    labels are N x 3.
     """
     p = load_params(params)
     device = device_for(p)
     imgs, lbls = load_images(images, labels)
     feats, probs = embed(load_classifier(classifier, device), imgs, device, p.eval.batch_size)
-    result = score(feats, probs, Reference.load(reference), p.eval, lbls, with_prdc=prdc_metrics)
+    stack = 1 if imgs.ndim == 3 else imgs.shape[1]
+    ref = Reference.load(reference).stacked(stack)
+    result = score(feats, probs, ref, p.eval, lbls, with_prdc=prdc_metrics)
     print(json.dumps(result, indent=2))

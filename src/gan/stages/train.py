@@ -89,7 +89,7 @@ def run(variant: str, seed: int | None = None,
         add_frame(state, render(ready_sampler(state, cfg, device), z_fixed, labels_fixed))
 
     tags = run_tags("train") | {"variant": variant, "seed": str(cfg.seed),
-                                "architecture": cfg.arch}
+                                "architecture": cfg.arch, "stack": str(cfg.model.channels)}
     with start_run(p.mlflow.experiment, paths.run_name, tags, run_id=state.run_id,
                    enabled=track) as tracker, \
             Progress(f"train {paths.run_name}", cfg.epochs, state.epoch,
@@ -115,8 +115,9 @@ def run(variant: str, seed: int | None = None,
             tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]}, step=st.epoch)
             progress.advance(st.epoch, row)
 
-        log.info("training %s (%s) on %d images, device %s, from epoch %d", paths.run_name,
-                 cfg.arch, len(y), device, state.epoch)
+        log.info("training %s (%s) on %d %simages, device %s, from epoch %d", paths.run_name,
+                 cfg.arch, len(y), f"x{cfg.model.channels} stacked " if cfg.model.channels > 1
+                 else "", device, state.epoch)
         train(state, cfg, x, y, on_epoch, on_step=progress.step)
         save_state(out, state, cfg, run_key)
         write_text(metrics_csv, history_csv(state.history))
