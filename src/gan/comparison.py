@@ -71,10 +71,10 @@ def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_shar
              f"{fid_floor:.3f}.", ""]
     if stack > 1:
         cols = _columns(rows, MODE_COLUMNS)
-        lines[-1:] = [f" Stacked Fashion-MNIST: {stack} images as channels, {10 ** stack} "
-                      "modes (class tuples read by the classifier, channel by channel); the "
-                      "real-data row is real stacked images from held-out images.", "",
-                      f"## Modes covered of {10 ** stack}, and KL to uniform over them", ""]
+        lines += [f"Stacked Fashion-MNIST: {stack} images as channels, {10 ** stack} modes "
+                  "(class tuples, read by the classifier channel by channel); the real-data "
+                  "row is real stacked images built from held-out images.", "",
+                  f"## Modes covered of {10 ** stack}, and KL to uniform over them", ""]
         lines += _table(["source", *cols],
                         [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
         lines += ["", "## Every metric", ""]
