@@ -5,10 +5,13 @@ pytorch/examples' dcgan is: a DataLoader over a per-item dataset (PIL image, ToT
 Normalize), `.to(device)` per batch, `.item()` per step for logging, default Adam, D's weight
 gradients computed in the G step, eager mode. One line per variant, device and mode (eager,
 compiled); the ratio project / naive comes last. With --determinism, one more line per variant
-and device: the project's eager step with `deterministic` off against on.
+and device: the project's eager step with `deterministic` off against on. With --stack K, one
+more: the project's eager step on Stacked Fashion-MNIST (K images as channels, data.stack: K)
+against the single-channel step, in (stacked) training images per second.
 
     python benchmarks/train_throughput.py                     # every variant, every device
     python benchmarks/train_throughput.py --variants dcgan --modes eager --determinism
+    python benchmarks/train_throughput.py --modes eager --stack 3
 
 Needs the prepared data (`dvc repro prepare`). A benchmark, not a test: it prints figures.
 """
@@ -24,7 +27,7 @@ import torchvision.transforms as T
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from gan.config import GanConfig, Params
+from gan.config import DataConfig, GanConfig, Params
 from gan.data import Split, load_prepared, normalize
 from gan.models.gan_nets import build_gan
 from gan.runtime import set_deterministic
@@ -122,8 +125,9 @@ def project_images_per_s(cfg: TrainConfig, split: Split, device: torch.device,
     return n / (time.perf_counter() - start)
 
 
-def config(variant: str, batch_size: int, compiled: bool) -> TrainConfig:
-    params = Params(batch_size=batch_size, gan=GanConfig(compile="on" if compiled else "off"))
+def config(variant: str, batch_size: int, compiled: bool, stack: int = 1) -> TrainConfig:
+    params = Params(batch_size=batch_size, gan=GanConfig(compile="on" if compiled else "off"),
+                    data=DataConfig(stack=stack))
     return train_config(params, variant, seed=0)
 
 
@@ -140,6 +144,9 @@ def main() -> None:
                         help="DataLoader workers of the naive loop (the examples' default: 2)")
     parser.add_argument("--determinism", action="store_true",
                         help="also time the project's eager step with deterministic off")
+    parser.add_argument("--stack", type=int, default=1,
+                        help="also time the eager step on Stacked Fashion-MNIST of this many "
+                             "channels against the single-channel one (1: not)")
     parser.add_argument("--data", type=Path, default=Path("data/prepared/fashion_mnist.pt"))
     args = parser.parse_args()
     split = load_prepared(args.data)["train"]
@@ -167,6 +174,14 @@ def main() -> None:
                 set_deterministic(True)
                 print(f"{variant:9s} {name:24s} eager     deterministic off {fast:8.0f} img/s  "
                       f" on {eager:8.0f} img/s   {fast / eager:.2f}x", flush=True)
+            if args.stack > 1:
+                single = eager or project_images_per_s(config(variant, args.batch_size, False),
+                                                       split, device, args.steps)
+                stacked = project_images_per_s(config(variant, args.batch_size, False,
+                                                      args.stack), split, device, args.steps)
+                print(f"{variant:9s} {name:24s} eager     stacked x{args.stack} {stacked:8.0f} "
+                      f"img/s   1 channel {single:8.0f} img/s   {stacked / single:.2f}x",
+                      flush=True)
 
 
 if __name__ == "__main__":

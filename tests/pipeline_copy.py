@@ -25,7 +25,7 @@ SMALL = {
     "data": {"val_size": 500, "train_size": 2000, "test_size": 1000},
     "classifier": {"epochs": 3, "channels": 16, "feature_dim": 32},
     "variants": {name: {"width": 8} for name in VARIANTS},
-    "eval": {"eval_every": 1, "snapshot_n_samples": 200},
+    "eval": {"eval_every": 1, "snapshot_n_samples": 200, "mode_n_samples": 2000},
 }
 
 

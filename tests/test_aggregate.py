@@ -116,3 +116,47 @@ def test_report_mlflow_aggregates():
     assert logged["dcgan/fid_mean"] == 12.0 and logged["dcgan/fid_std"] == 2.0
     assert logged["dcgan/class_share/8_bag_mean"] == pytest.approx(0.07)
     assert logged["dcgan/dropped_in/8_bag"] == 2
+
+
+def test_stacked_report_leads_with_modes_and_uses_the_stacked_real_row(tmp_path):
+    params_path, metrics = write_study(tmp_path, [0, 1, 2])
+    params = yaml.safe_load(params_path.read_text())
+    params["data"]["stack"] = 3
+    params_path.write_text(yaml.safe_dump(params))
+    for variant, modes in (("dcgan", [100, 200, 300]), ("cgan", [900, 950, 1000])):
+        for seed, covered in zip([0, 1, 2], modes, strict=True):
+            path = metrics / RunPaths(variant, seed).metrics.relative_to("metrics")
+            run = json.loads(path.read_text()) | {
+                "modes_covered": covered, "modes_kl": 3.0 - covered / 500, "n_modes": 1000,
+                "class_share_ch0": shares(bag=0.5)}
+            path.write_text(json.dumps(run))
+    out = tmp_path / "report"
+    with pytest.raises(PipelineError, match="no real-data row for data.stack 3; run `dvc repro "
+                                            "reference`"):
+        report.run(metrics, out, params_path, track=False)
+    reference = json.loads((metrics / "reference.json").read_text())
+    reference["stacked"] = {"stack": 3, "fid": 0.8, "modes_covered": 998, "modes_kl": 0.05,
+                            "class_share": shares(), "class_share_corrected": shares()}
+    (metrics / "reference.json").write_text(json.dumps(reference))
+    report.run(metrics, out, params_path, track=False)
+    md = (out / "report.md").read_text()
+    assert "## Modes covered of 1000, and KL to uniform over them" in md
+    assert md.index("Modes covered of 1000") < md.index("## Every metric")
+    assert "| real data | 998 | 0.050 |" in md
+    assert "| dcgan | 200.000 ± 100.000 | 2.600 ± 0.200 |" in md
+    assert "FID floor (held-out validation images vs the test set, same N): 0.800" in md
+    assert "channel 0 of the stacked images" in md
+    assert (out / "coverage.png").stat().st_size > 1000
+    logged = report.mlflow_aggregates("dcgan", aggregate(
+        [json.loads((metrics / RunPaths("dcgan", s).metrics.relative_to("metrics"))
+                    .read_text()) for s in (0, 1, 2)], 0.02))
+    assert logged["dcgan/modes_covered_mean"] == 200 and logged["dcgan/modes_covered_std"] == 100
+    assert logged["dcgan/class_share_ch0/8_bag_mean"] == 0.5
+
+
+def test_ten_class_report_has_no_mode_columns(tmp_path):
+    params, metrics = write_study(tmp_path, [0, 1])
+    report.run(metrics, tmp_path / "report", params, track=False)
+    md = (tmp_path / "report/report.md").read_text()
+    assert "modes_covered" not in md and "Stacked" not in md
+    assert (tmp_path / "report/coverage.png").stat().st_size > 1000

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gan.config import Params
+from gan.config import DataConfig, Params
 from gan.models.gan_nets import GanArch, build_gan
 from gan.train_state import train_config
 
@@ -62,3 +62,35 @@ def test_projection_discriminator_is_an_option_of_the_same_class():
     assert mlp(x, torch.tensor([0, 1, 2, 3])).shape == (4,)
     with pytest.raises(ValueError, match="projection discriminator needs conditional"):
         GanArch(projection=True)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_stacked_shapes_for_every_variant(variant):
+    """Stacked Fashion-MNIST: the same classes with 3 image channels; conditional variants
+    take a class per channel."""
+    cfg = train_config(Params(data=DataConfig(stack=3)), variant, seed=0)
+    assert cfg.model.channels == 3
+    G, D = build_gan(cfg.arch, cfg.model)
+    z = torch.randn(4, cfg.model.z_dim)
+    labels = torch.tensor([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 9, 9]]) \
+        if cfg.model.conditional else None
+    x = G(z, labels)
+    assert x.shape == (4, 3, 28, 28)
+    assert D(x, labels).shape == (4,)
+    same_class = type(build_gan(cfg.arch, train_config(Params(), variant, 0).model)[0])
+    assert type(G) is same_class
+
+
+def test_stacked_conditioning_reads_every_channel_label():
+    for arch, proj in (("dcgan", False), ("dcgan", True), ("mlp", False)):
+        G, D = build_gan(arch, GanArch(width=8, conditional=True, projection=proj, channels=3))
+        G.eval()
+        D.eval()
+        z = torch.randn(1, 100).repeat(2, 1)
+        a, b = torch.tensor([[0, 1, 2], [0, 1, 3]]).unbind()  # differ in channel 2 only
+        labels = torch.stack([a, b])
+        assert not torch.allclose(*G(z, labels))
+        x = torch.randn(1, 3, 28, 28).repeat(2, 1, 1, 1)
+        assert not torch.allclose(*D(x, labels))
+        with pytest.raises(ValueError, match=r"labels of shape \(2, 3\)"):
+            G(z, torch.tensor([0, 1]))

@@ -54,3 +54,13 @@ def test_bad_labels_and_paths(tmp_path):
     (tmp_path / "x.txt").write_text("1")
     with pytest.raises(ImageInputError, match="unsupported file type '.txt'"):
         load_images(tmp_path / "x.txt")
+
+
+def test_stacked_images_and_their_labels(tmp_path):
+    stacked = np.stack([IMAGES, IMAGES[::-1], IMAGES], 1)             # (6, 3, 28, 28)
+    np.savez(tmp_path / "s.npz", images=stacked, labels=np.stack([LABELS] * 3, 1))
+    images, labels = load_images(tmp_path / "s.npz")
+    assert images.shape == (6, 3, 28, 28) and labels.shape == (6, 3)
+    np.save(tmp_path / "four.npy", np.stack([IMAGES] * 4, 1))
+    with pytest.raises(ImageInputError, match=r"shape \(6, 4, 28, 28\), expected .* N x 3 x"):
+        load_images(tmp_path / "four.npy")

@@ -6,6 +6,8 @@ import torch
 
 from gan.classify import train_classifier
 from gan.config import ClassifierConfig, EvalConfig
+from gan.data import stack_images
+from gan.errors import BadInputError
 from gan.metrics import (
     KL_SINGLE_CLASS,
     MetricError,
@@ -171,3 +173,33 @@ def test_unsure_share_counts_samples_below_the_confidence_threshold():
     probs[2, 2], probs[3, 3] = 0.3, 0.45    # unsure
     assert class_coverage(probs, confidence_threshold=0.5)["unsure_share"] == 0.5
     assert class_coverage(probs, confidence_threshold=0.25)["unsure_share"] == 0.0
+
+
+def test_stacked_images_are_scored_channel_by_channel(classifier, small_splits, test_features):
+    feats, probs = test_features
+    test = small_splits["test"]
+    ref = Reference.from_features(feats, test.labels, confusion_matrix(probs, test.labels))
+    stacked_ref = ref.stacked(3)
+    assert stacked_ref.features.shape == (1000, 96) and stacked_ref.labels.shape == (1000, 3)
+    assert stacked_ref.class_mu == [] and ref.stacked(1) is ref
+    images, labels = stack_images(test.images, test.labels, 1000, 3,
+                                  torch.Generator().manual_seed(5))
+    s_feats, s_probs = embed(classifier, images, CPU)
+    assert s_feats.shape == (1000, 96) and s_probs.shape == (1000, 3, 10)
+    one_feats, one_probs = embed(classifier, images[:, 1], CPU)  # channel 1 alone
+    assert torch.allclose(s_feats[:, 32:64], one_feats, atol=1e-5)
+    assert torch.allclose(s_probs[:, 1], one_probs, atol=1e-6)
+    result = score(s_feats, s_probs, stacked_ref, EvalConfig(mode_n_samples=1000), labels,
+                   with_prdc=False)
+    accuracy = float((probs.argmax(1) == test.labels).float().mean())
+    assert result["label_accuracy"] == pytest.approx(accuracy, abs=0.05)
+    assert result["mode_accuracy"] < result["label_accuracy"]
+    assert result["n_modes"] == 1000 and 400 < result["modes_covered"] <= 1000
+    trousers = images[labels[:, 0] == 1][:, [0, 0, 0]]  # one class in every channel
+    t_feats, t_probs = embed(classifier, trousers, CPU)
+    collapsed = score(t_feats, t_probs, stacked_ref, EvalConfig(), with_prdc=False)
+    assert result["fid"] < collapsed["fid"] / 10
+    assert collapsed["modes_covered"] < 10 and collapsed["modes_kl"] > 5
+    assert "intra_fid" not in result and len(result["class_share_ch2"]) == 10
+    with pytest.raises(BadInputError, match="features of 32 dimensions .* reference of 96"):
+        score(feats, probs, stacked_ref, EvalConfig())

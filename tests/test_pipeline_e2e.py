@@ -17,6 +17,7 @@ import torch
 import yaml
 from PIL import Image
 
+from gan.data import stack_images
 from gan.layout import RunPaths
 from tests.pipeline_copy import RUNS, SEEDS, copy_repo, merge, pipeline_env, run
 
@@ -200,15 +201,15 @@ def test_exp_run_with_changed_param_trains_with_it(workspace):
         run(["dvc", "checkout", "-f"], root, env)
 
 
-def exp_names(root: Path, env: dict, param: str, values: set[float]) -> set[str]:
-    """Names of the experiments in `dvc exp show` whose `param` is one of `values`."""
-    found = set()
+def exp_rows(root: Path, env: dict) -> list[tuple[str | None, dict]]:
+    """(name, params.yaml values) of every row of `dvc exp show --json` that has params."""
+    rows = []
 
     def walk(node):
         if isinstance(node, dict):
             params = node.get("data", {}).get("params", {}).get("params.yaml", {}).get("data")
-            if node.get("name") and params and params.get(param) in values:
-                found.add(node["name"])
+            if params:
+                rows.append((node.get("name"), params))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -216,7 +217,12 @@ def exp_names(root: Path, env: dict, param: str, values: set[float]) -> set[str]
                 walk(value)
 
     walk(json.loads(run(["dvc", "exp", "show", "--json"], root, env).stdout))
-    return found
+    return rows
+
+
+def exp_names(root: Path, env: dict, param: str, values: set[float]) -> set[str]:
+    """Names of the experiments in `dvc exp show` whose `param` is one of `values`."""
+    return {name for name, params in exp_rows(root, env) if name and params.get(param) in values}
 
 
 def test_queued_experiments_run_in_parallel_into_one_store(workspace):
@@ -341,3 +347,59 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
     finally:
         (root / "params.yaml").write_text(original)
         run(["dvc", "checkout", "-f"], root, env)
+
+
+def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(workspace, tmp_path):
+    """`dvc exp run -S data.stack=3`: every variant trains on Stacked Fashion-MNIST; evaluation,
+    report, MLflow and `dvc exp show` carry the mode metrics; `gan score` takes 3 channels."""
+    root, env = workspace
+    try:
+        run(["dvc", "exp", "run", "--name", "stacked", "-S", "data.stack=3"], root, env)
+        for r in RUNS:
+            extra = torch.load(root / r.model, weights_only=True)["extra"]
+            assert extra["config"]["model"]["channels"] == 3
+            m = json.loads((root / r.metrics).read_text())
+            assert m["n_modes"] == 1000 and m["mode_n_samples"] == 2000
+            assert 1 <= m["modes_covered"] <= 1000 and 0 <= m["modes_kl"] <= np.log(1000) + 1e-9
+            assert {"modes_covered_corrected", "modes_kl_corrected", "class_share_ch2"} <= set(m)
+            assert ("mode_accuracy" in m) == r.variant.startswith("cgan")
+            header = (root / r.coverage).read_text().splitlines()[0]
+            assert "modes_covered,modes_kl" in header
+            grid = Image.open(root / r.samples / "grid.png")
+            assert grid.mode == "RGB"  # the three channels drawn as colours
+        reference = json.loads((root / "metrics/reference.json").read_text())
+        assert reference["stacked"]["stack"] == 3 and reference["stacked"]["modes_covered"] > 100
+        report = (root / "metrics/report/report.md").read_text()
+        assert "## Modes covered of 1000, and KL to uniform over them" in report
+        real = reference["stacked"]
+        assert f"| real data | {real['modes_covered']} | {real['modes_kl']:.3f} |" in report
+        with sqlite3.connect(root / "mlflow.db") as db:
+            (run_id,) = db.execute(
+                "select r.run_uuid from runs r join tags t on t.run_uuid = r.run_uuid "
+                "where r.name = 'dcgan seed1 (stacked)' and t.key = 'stack' and t.value = '3'"
+            ).fetchone()
+            steps = db.execute("select step from metrics where run_uuid=? and "
+                               "key='modes_covered' order by step", (run_id,)).fetchall()
+            final = dict(db.execute("select key, value from metrics where run_uuid=? and "
+                                    "key like 'eval/modes%'", (run_id,)))
+        assert [s for (s,) in steps] == [1, 2]  # modes over training, one point per snapshot
+        assert {"eval/modes_covered", "eval/modes_kl"} <= set(final)
+        stacks = {params["data"]["stack"] for _, params in exp_rows(root, env)}
+        assert stacks == {1, 3}  # the 10-class workspace and the stacked experiment, side by side
+        test = torch.load(root / "data/prepared/fashion_mnist.pt", weights_only=True)
+        images, labels = stack_images(test["test_images"], test["test_labels"], 300, 3,
+                                      torch.Generator().manual_seed(0))
+        np.savez(tmp_path / "stacked.npz", images=images.numpy(), labels=labels.numpy())
+        out = run(["gan", "score", str(tmp_path / "stacked.npz"), "--no-prdc-metrics"], root,
+                  env)
+        scored = json.loads(out.stdout)
+        assert scored["n_modes"] == 1000 and scored["mode_n_samples"] == 300
+        assert scored["label_accuracy"] > 0.5 and "mode_accuracy" in scored
+        np.save(tmp_path / "four.npy", np.zeros((5, 4, 28, 28), dtype=np.uint8))
+        bad = run(["gan", "score", str(tmp_path / "four.npy")], root, env, check=False)
+        assert bad.returncode == 2 and "shape (5, 4, 28, 28)" in bad.stderr
+        assert "Traceback" not in bad.stderr
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+        run(["dvc", "checkout", "-f"], root, env)
+

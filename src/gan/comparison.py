@@ -53,8 +53,7 @@ def _columns(rows: dict[str, dict], columns: tuple[str, ...]) -> list[str]:
 def _share_tables(rows: dict[str, dict]) -> list[tuple[str, str]]:
     tables = [("class_share", "classifier's prediction"),
               ("class_share_corrected", "corrected for the classifier's confusions")]
-    first = next(iter(rows.values()))
-    channels = sorted(k for k in first if k.startswith("class_share_ch"))
+    channels = sorted({k for r in rows.values() for k in r if k.startswith("class_share_ch")})
     return tables + [(k, f"channel {k.removeprefix('class_share_ch')} of the stacked images")
                      for k in channels]
 

@@ -19,8 +19,8 @@ from gan.config import EvalConfig
 from gan.data import normalize
 from gan.errors import BadInputError
 from gan.metrics import class_coverage, feature_stats, frechet_distance, prdc
-from gan.modes import mode_coverage
 from gan.models import classifier as _classifier_model  # noqa: F401 - registers it
+from gan.modes import mode_coverage
 from gan.torch_files import load_file, save_file
 
 
