@@ -61,6 +61,9 @@ def test_stacked_images_and_their_labels(tmp_path):
     np.savez(tmp_path / "s.npz", images=stacked, labels=np.stack([LABELS] * 3, 1))
     images, labels = load_images(tmp_path / "s.npz")
     assert images.shape == (6, 3, 28, 28) and labels.shape == (6, 3)
+    np.savez(tmp_path / "short.npz", images=stacked, labels=np.stack([LABELS] * 2, 1))
+    with pytest.raises(ImageInputError, match="labels must be 6 x 3 class indices"):
+        load_images(tmp_path / "short.npz")
     np.save(tmp_path / "four.npy", np.stack([IMAGES] * 4, 1))
     with pytest.raises(ImageInputError, match=r"shape \(6, 4, 28, 28\), expected .* N x 3 x"):
         load_images(tmp_path / "four.npy")

@@ -82,7 +82,7 @@ def load_images(path: Path | str, labels_path: Path | str | None = None
     labels = torch.as_tensor(np.asarray(labels)).long().flatten()
     per_image = 1 if images.ndim == 3 else images.shape[1]
     if len(labels) != len(images) * per_image or labels.min() < 0 or labels.max() > 9:
-        raise ImageInputError(f"labels must be {len(images)} x {per_image} class indices in "
-                              f"0..9, got {len(labels)} values in "
-                              f"{int(labels.min())}..{int(labels.max())}")
+        shape = len(images) if per_image == 1 else f"{len(images)} x {per_image}"
+        raise ImageInputError(f"labels must be {shape} class indices in 0..9, got "
+                              f"{len(labels)} values in {int(labels.min())}..{int(labels.max())}")
     return images, labels if per_image == 1 else labels.view(len(images), per_image)
