@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch.nn.utils import parametrize
 
 from gan.config import DataConfig, Params
 from gan.models.gan_nets import GanArch, build_gan
@@ -20,12 +21,19 @@ def test_output_shapes_for_every_variant(variant):
     assert D(x, labels).shape == (4,)
 
 
-def test_batchnorm_in_discriminator_is_an_option_of_the_same_class():
-    plain = build_gan("dcgan", GanArch(width=8))[1]
-    with_bn = build_gan("dcgan", GanArch(width=8, d_batchnorm=True))[1]
-    assert type(plain) is type(with_bn)
-    has_bn = lambda m: any(isinstance(n, torch.nn.BatchNorm2d) for n in m.modules())  # noqa: E731
-    assert has_bn(with_bn) and not has_bn(plain)
+@pytest.mark.parametrize("arch_name", ["mlp", "dcgan"])
+def test_d_normalisations_and_remedies_are_options_of_the_same_class(arch_name):
+    plain = build_gan(arch_name, GanArch(width=8))[1]
+    kinds = {"batch": (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d),
+             "layer": (torch.nn.LayerNorm, torch.nn.GroupNorm)}
+    for d_norm, layers in kinds.items():
+        D = build_gan(arch_name, GanArch(width=8, d_norm=d_norm))[1]
+        assert type(D) is type(plain)
+        assert any(isinstance(m, layers) for m in D.modules())
+        assert not any(isinstance(m, layers) for m in plain.modules())
+    D = build_gan(arch_name, GanArch(width=8, d_norm="spectral", pack=2, mbstd_group=4))[1]
+    assert type(D) is type(plain) and parametrize.is_parametrized(D.head)
+    assert D(torch.randn(8, 1, 28, 28)).shape == (4,)  # 8 samples in packs of 2
 
 
 def test_conditional_models_require_labels_and_others_refuse_them():

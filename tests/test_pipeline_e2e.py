@@ -45,7 +45,7 @@ def test_repro_builds_everything(workspace):
         assert (root / r.model).is_file()
         assert (root / r.checkpoints / "last.pt").is_file()
         rows = (root / r.losses).read_text().splitlines()
-        assert rows[0] == "epoch,d_loss_real,d_loss_fake,g_loss,d_real,d_fake"
+        assert rows[0] == "epoch,d_loss_real,d_loss_fake,g_loss,d_real,d_fake,d_penalty"
         assert len(rows) == 3
         grid = Image.open(root / r.samples / "grid.png")
         assert grid.width >= 10 * 28 * 3

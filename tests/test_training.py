@@ -51,7 +51,7 @@ def test_d_step_updates_only_d_and_g_step_only_g(variant, mode, tiny_data):
     g0, d0 = snapshot(st.G), snapshot(st.D)
     step = StepConfig(d_update=mode)
     out = d_step(st.G, st.D, st.opt_d, x, torch.randn(16, 100), step, labels, labels)
-    assert set(out) == {"d_loss_real", "d_loss_fake", "d_real", "d_fake"}
+    assert set(out) == {"d_loss_real", "d_loss_fake", "d_real", "d_fake", "d_penalty"}
     assert all(math.isfinite(v.item()) for v in out.values())
     assert not changed(g0, st.G)
     assert changed(d0, st.D) == set(d0)

@@ -59,15 +59,21 @@ def _share_tables(rows: dict[str, dict]) -> list[tuple[str, str]]:
 
 
 def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_share: float,
-             stack: int = 1) -> str:
+             stack: int = 1, ranking: list[str] | None = None) -> str:
     """Summary table and per-class share tables (as predicted, and corrected for the
     classifier's confusions), one row per source (test set, then variants, mean ± std over
     seeds), and in how many seeds each class was dropped. Stacked runs (`stack` > 1) lead
-    with the mode table of Stacked Fashion-MNIST and add each channel's class shares."""
+    with the mode table of Stacked Fashion-MNIST and add each channel's class shares.
+    `ranking`: the ranking table's lines (gan.ranking), placed first."""
     lines = ["# Mode-dropping report", "",
              f"Variants: mean ± std (sample standard deviation) over {len(seeds)} seed(s) "
              f"{seeds}. FID floor (held-out validation images vs the test set, same N): "
              f"{fid_floor:.3f}.", ""]
+    if ranking:
+        what = "modes covered, then KL over the modes" if stack > 1 else \
+            "classes covered, then KL over the classes"
+        lines += ["## Ranking", "", f"Best first by {what} (mean over seeds); remedy: the "
+                  "variant's changes from the dcgan base (README: remedies).", "", *ranking, ""]
     if stack > 1:
         cols = _columns(rows, MODE_COLUMNS)
         lines += [f"Stacked Fashion-MNIST: {stack} images as channels, {10 ** stack} modes "

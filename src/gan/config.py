@@ -83,9 +83,20 @@ class GanConfig:
 class VariantConfig:
     arch: str = _bounded("dcgan", choices=("mlp", "dcgan"))
     conditional: bool = False
-    d_batchnorm: bool = False
     projection: bool = False  # conditional D by projection instead of input concatenation
     width: int = _bounded(64, ge=1)
+    # Remedies for mode collapse (README: remedies); names are checked against their registries.
+    loss: str = "non_saturating"  # gan.losses
+    d_norm: str = "none"          # D's normalisation: none | batch | layer | spectral
+    g_spectral: bool = False      # spectral norm on G's weights too
+    penalty: str = "none"         # gan.penalties: none | wgan_gp | r1
+    penalty_weight: float = _bounded(10.0, ge=0)  # lambda (wgan_gp) or gamma (r1)
+    n_critic: int = _bounded(1, ge=1)             # D steps per G step
+    pack: int = _bounded(1, ge=1)                 # PacGAN: samples per D input
+    mbstd_group: int = _bounded(0, ge=0)          # minibatch std group size (0: off)
+    augment: list[str] = _bounded([])             # DiffAugment policy (gan.augment), in order
+    beta1: float | None = _bounded(None, ge=0, le=1)  # Adam's, overriding gan.beta1
+    beta2: float | None = _bounded(None, ge=0, le=1)
     # Per-variant overrides of the top-level knobs; null uses the top-level value.
     epochs: int | None = _bounded(None, ge=1)
     lr_d: float | None = _bounded(None, gt=0)
@@ -110,7 +121,7 @@ class EvalConfig:
 DEFAULT_VARIANTS = {
     "gan": VariantConfig(arch="mlp"),
     "dcgan": VariantConfig(arch="dcgan"),
-    "dcgan_bn": VariantConfig(arch="dcgan", d_batchnorm=True),
+    "dcgan_bn": VariantConfig(arch="dcgan", d_norm="batch"),
     "cgan": VariantConfig(arch="dcgan", conditional=True),
     "cgan_proj": VariantConfig(arch="dcgan", conditional=True, projection=True),
 }

@@ -1,6 +1,7 @@
-"""GAN generator/discriminator families (MLP and DCGAN); conditioning, discriminator batch
-norm and the number of image channels (Stacked Fashion-MNIST) are options of the same classes,
-never a second copy of a network."""
+"""GAN generator/discriminator families (MLP and DCGAN); conditioning, D's normalisation
+(batch, layer, spectral), PacGAN packing, minibatch std, spectral norm in G and the number of
+image channels (Stacked Fashion-MNIST) are options of the same classes, never a second copy of
+a network."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan.models import build_model, register
+from gan.models.d_options import MinibatchStd, get_d_norm, pack, spectral_norm_all
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,10 @@ class GanArch:
     z_dim: int = 100
     width: int = 64          # channels (DCGAN) or hidden-unit multiple (MLP)
     conditional: bool = False
-    d_batchnorm: bool = False
+    d_norm: str = "none"     # D's normalisation: none | batch | layer | spectral (d_options)
+    g_spectral: bool = False  # spectral norm on G's weights too (as SAGAN/BigGAN)
+    pack: int = 1            # PacGAN: D judges this many samples at once (1: no packing)
+    mbstd_group: int = 0     # minibatch std feature in D over groups of this size (0: off)
     # Conditional D: False stacks the one-hot label on the input (concatenation); True adds a
     # projection term <embed(y), features> to the logit (Miyato & Koyama, 2018).
     projection: bool = False
@@ -32,6 +37,13 @@ class GanArch:
             raise ValueError("projection discriminator needs conditional: true")
         if self.channels < 1:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
+        get_d_norm(self.d_norm)
+        if self.pack < 1 or self.mbstd_group < 0:
+            raise ValueError(f"pack must be >= 1 and mbstd_group >= 0, got {self.pack}, "
+                             f"{self.mbstd_group}")
+        if self.pack > 1 and self.projection:
+            raise ValueError("packing is for unconditional or concatenation-conditioned D; a "
+                             "projection D scores one sample's label against its features")
 
     @property
     def label_dim(self) -> int:
@@ -74,6 +86,14 @@ class _Conditioned(nn.Module):
         self._check_labels(labels, len(h))
         return h if labels is None else torch.cat([h, self._one_hot(labels, h.dtype)], dim=1)
 
+    def _d_options(self) -> None:
+        """Spectral norm where the config asks for it (after all layers exist)."""
+        if get_d_norm(self.arch.d_norm).spectral:
+            spectral_norm_all(self)
+
+    def _mbstd(self) -> nn.Module:
+        return MinibatchStd(self.arch.mbstd_group) if self.arch.mbstd_group else nn.Identity()
+
     def _concat_input(self) -> bool:
         """Whether a discriminator takes the label with its input (else by projection)."""
         return self.arch.conditional and not self.arch.projection
@@ -107,6 +127,8 @@ class MLPGenerator(_Conditioned):
             nn.Linear(4 * w, arch.channels * 28 * 28),    # (B, C*784)
             nn.Tanh(),
         )
+        if arch.g_spectral:
+            spectral_norm_all(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, z_dim) [+ (B,) or (B, C) labels] -> (B, C, 28, 28) in [-1, 1]."""
@@ -115,29 +137,33 @@ class MLPGenerator(_Conditioned):
 
 @register("mlp_discriminator", GanArch)
 class MLPDiscriminator(_Conditioned):
-    """Fully connected discriminator: C*784 -> 512 -> 256 -> 1 logit."""
+    """Fully connected discriminator: C*784 -> 512 -> 256 -> 1 logit. With packing m, B
+    samples (with their label one-hots) become B/m inputs of m times the width."""
 
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
         w = arch.width * 4
         x_in = arch.channels * 28 * 28 + (arch.label_dim if self._concat_input() else 0)
-        norm = (lambda n: nn.BatchNorm1d(n)) if arch.d_batchnorm else (lambda n: nn.Identity())
         self.net = nn.Sequential(
-            nn.Linear(x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),            # (B, 2w)
-            nn.Linear(2 * w, w), norm(w), nn.LeakyReLU(0.2, inplace=True),      # (B, w)
+            nn.Linear(arch.pack * x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),  # (B/m, 2w)
+            nn.Linear(2 * w, w), get_d_norm(arch.d_norm).features(w, 1),
+            nn.LeakyReLU(0.2, inplace=True),                                    # (B/m, w)
+            self._mbstd(),                                                      # (B/m, w[+1])
         )
-        self.head = nn.Linear(w, 1)                                             # (B, 1)
+        h_dim = w + (1 if arch.mbstd_group else 0)
+        self.head = nn.Linear(h_dim, 1)                                         # (B/m, 1)
         if arch.projection:
-            self.embed = nn.Embedding(arch.label_dim, w)                        # (B, w)
+            self.embed = nn.Embedding(arch.label_dim, h_dim)                    # (B, h_dim)
+        self._d_options()
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B,) logits of "real"."""
+        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B/m,) logits of "real"."""
         self._check_labels(labels, len(x))
         x = x.flatten(1)                                                        # (B, C*784)
         if self._concat_input():
             x = torch.cat([x, self._one_hot(labels, x.dtype)], dim=1)  # (B, C*784 + C*10)
-        return self._logit(self.net(x), labels)
+        return self._logit(self.net(pack(x, self.arch.pack)), labels)
 
 
 @register("dcgan_generator", GanArch)
@@ -159,6 +185,8 @@ class DCGenerator(_Conditioned):
             nn.ConvTranspose2d(c, arch.channels, 4, 2, 1),                  # (B, C, 28, 28)
             nn.Tanh(),
         )
+        if arch.g_spectral:
+            spectral_norm_all(self)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """(B, z_dim) [+ (B,) or (B, C) labels] -> (B, C, 28, 28) in [-1, 1]."""
@@ -171,30 +199,35 @@ class DCGenerator(_Conditioned):
 class DCDiscriminator(_Conditioned):
     """DCGAN discriminator: two stride-2 convolutions, optional batch norm, linear logit.
     Conditioning enters as one-hot label planes stacked on the image channels, or (projection)
-    as an embedding of the label dotted with the features."""
+    as an embedding of the label dotted with the features. Packing m stacks m samples (with
+    their label planes) on the input channels: B samples become B/m inputs."""
 
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
         c = arch.width
         c_in = arch.channels + (arch.label_dim if self._concat_input() else 0)
-        norm = nn.BatchNorm2d(2 * c) if arch.d_batchnorm else nn.Identity()
+        c_out = 2 * c + (1 if arch.mbstd_group else 0)
         self.net = nn.Sequential(
-            nn.Conv2d(c_in, c, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),         # (B, c, 14, 14)
-            nn.Conv2d(c, 2 * c, 4, 2, 1), norm, nn.LeakyReLU(0.2, inplace=True),  # (B, 2c, 7, 7)
-            nn.Flatten(),                                                         # (B, 2c*49)
+            nn.Conv2d(arch.pack * c_in, c, 4, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),                                  # (B/m, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 4, 2, 1), get_d_norm(arch.d_norm).features(2 * c, 2),
+            nn.LeakyReLU(0.2, inplace=True),                                  # (B/m, 2c, 7, 7)
+            self._mbstd(),                                                    # (B/m, c_out, 7, 7)
+            nn.Flatten(),                                                     # (B/m, c_out*49)
         )
-        self.head = nn.Linear(2 * c * 7 * 7, 1)                                   # (B, 1)
+        self.head = nn.Linear(c_out * 7 * 7, 1)                               # (B/m, 1)
         if arch.projection:
-            self.embed = nn.Embedding(arch.label_dim, 2 * c * 7 * 7)              # (B, 2c*49)
+            self.embed = nn.Embedding(arch.label_dim, c_out * 7 * 7)          # (B, c_out*49)
+        self._d_options()
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B,) logits of "real"."""
+        """(B, C, 28, 28) [+ (B,) or (B, C) labels] -> (B/m,) logits of "real"."""
         self._check_labels(labels, len(x))
         if self._concat_input():
             planes = self._one_hot(labels, x.dtype)[:, :, None, None].expand(-1, -1, 28, 28)
             x = torch.cat([x, planes], dim=1)                           # (B, C + C*10, 28, 28)
-        return self._logit(self.net(x), labels)
+        return self._logit(self.net(pack(x, self.arch.pack)), labels)
 
 
 # GAN architectures: name -> (generator, discriminator) registry names.

@@ -15,6 +15,8 @@ from gan.comparison import COLUMNS, bar_chart, coverage_chart, markdown, share_c
 from gan.config import load_params
 from gan.errors import PipelineError
 from gan.layout import RunPaths
+from gan.ranking import fid_kl_chart, ranking_table, share_heatmap
+from gan.remedies import remedy_tags
 from gan.tracking import run_tags, start_run
 
 log = logging.getLogger(__name__)
@@ -81,11 +83,17 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
         rows[variant] = aggregate(load_runs(metrics_dir, variant, p.seeds), min_share)
     md, png, csv_path = out_dir / "report.md", out_dir / "class_share.png", \
         out_dir / "class_share.csv"
-    coverage_png = out_dir / "coverage.png"
-    write_text(md, markdown(rows, fid_floor, p.seeds, min_share, stack))
+    coverage_png, fid_kl_png, heatmap_png = (out_dir / f"{name}.png" for name in
+                                             ("coverage", "fid_kl", "share_heatmap"))
+    remedies = {name: remedy_tags(v)["remedy"] for name, v in p.variants.items()}
+    ranking = ranking_table(rows, remedies, stack > 1)
+    write_text(md, markdown(rows, fid_floor, p.seeds, min_share, stack, ranking))
     write_text(csv_path, share_csv(rows))
     bar_chart(rows, min_share, png)
     coverage_chart(rows, coverage_png)
+    fid_kl_chart(rows, stack > 1, fid_kl_png)
+    share_heatmap({v: {s: metrics_dir / RunPaths(v, s).coverage.relative_to("metrics")
+                       for s in p.seeds} for v in p.variants}, heatmap_png)
     log.info("report over seeds %s: %s", p.seeds, md)
     tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)), "stack": str(stack)}
     with start_run(p.mlflow.experiment, "report", tags,
@@ -94,5 +102,5 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
                             "n_seeds": len(p.seeds), "stack": stack})
         for variant, row in rows.items():
             tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
-        for path in (md, png, csv_path, coverage_png):
+        for path in (md, png, csv_path, coverage_png, fid_kl_png, heatmap_png):
             tracker.log_artifact(path)
