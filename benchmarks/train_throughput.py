@@ -7,13 +7,17 @@ gradients computed in the G step, eager mode. One line per variant, device and m
 compiled); the ratio project / naive comes last. With --determinism, one more line per variant
 and device: the project's eager step with `deterministic` off against on. With --stack K, one
 more: the project's eager step on Stacked Fashion-MNIST (K images as channels, data.stack: K)
-against the single-channel step, in (stacked) training images per second.
+against the single-channel step, in (stacked) training images per second. With --remedies,
+one line per variant of the remedies study (gan.remedies.STUDY): its eager step against the
+plain dcgan step of the same run (penalties, packing and augmentations are not free).
 
     python benchmarks/train_throughput.py                     # every variant, every device
     python benchmarks/train_throughput.py --variants dcgan --modes eager --determinism
     python benchmarks/train_throughput.py --modes eager --stack 3
+    python benchmarks/train_throughput.py --modes eager --variants dcgan --remedies
 
-Needs the prepared data (`dvc repro prepare`). A benchmark, not a test: it prints figures.
+Needs the prepared data (`dvc repro prepare`), of any size: both loops cycle over it (a
+`make quick` run prepares 10,000 images). A benchmark, not a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import torchvision.transforms as T
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from gan.config import DataConfig, GanConfig, Params
+from gan.config import DataConfig, GanConfig, Params, VariantConfig
 from gan.data import Split, load_prepared, normalize
 from gan.models.gan_nets import build_gan
+from gan.remedies import STUDY
 from gan.runtime import set_deterministic
 from gan.train_state import TrainConfig, init_state, train_config
 from gan.training import step_nets, train_epoch
@@ -100,7 +105,7 @@ def naive_images_per_s(cfg: TrainConfig, split: Split, device: torch.device, ste
         _ = (errD_real.item() + errD_fake.item(), errG.item(),
              torch.sigmoid(out_real).mean().item(), torch.sigmoid(out_fake).mean().item())
 
-    batches = iter(loader)
+    batches = cycle(loader)
     for _ in range(3):  # warm-up: workers started, kernels chosen
         step(*next(batches))
     start = time.perf_counter()
@@ -109,12 +114,19 @@ def naive_images_per_s(cfg: TrainConfig, split: Split, device: torch.device, ste
     return steps * cfg.batch_size / (time.perf_counter() - start)
 
 
+def cycle(loader: DataLoader):
+    """Batches without end: a new epoch (reshuffled) whenever the data runs out."""
+    while True:
+        yield from loader
+
+
 def project_images_per_s(cfg: TrainConfig, split: Split, device: torch.device,
                          steps: int) -> float:
     """The project's real train_epoch over `steps` batches of the resident training tensor."""
     n = steps * cfg.batch_size
-    x = normalize(split.images[:n]).to(device)  # (n, 1, 28, 28)
-    y = split.labels[:n].to(device)
+    idx = torch.arange(n) % len(split.labels)  # the data repeated when it holds fewer images
+    x = normalize(split.images[idx]).to(device)  # (n, 1, 28, 28)
+    y = split.labels[idx].to(device)
     torch._dynamo.reset()  # compiled graphs of earlier variants would count toward its limits
     state = init_state(cfg, device)
     nets = step_nets(state, cfg, device)
@@ -126,8 +138,10 @@ def project_images_per_s(cfg: TrainConfig, split: Split, device: torch.device,
 
 
 def config(variant: str, batch_size: int, compiled: bool, stack: int = 1) -> TrainConfig:
+    """The variant of params.yaml's defaults, or of the remedies study."""
+    study = {n: VariantConfig(arch="dcgan", **fields) for n, fields in STUDY.items()}
     params = Params(batch_size=batch_size, gan=GanConfig(compile="on" if compiled else "off"),
-                    data=DataConfig(stack=stack))
+                    data=DataConfig(stack=stack), variants=Params().variants | study)
     return train_config(params, variant, seed=0)
 
 
@@ -147,6 +161,8 @@ def main() -> None:
     parser.add_argument("--stack", type=int, default=1,
                         help="also time the eager step on Stacked Fashion-MNIST of this many "
                              "channels against the single-channel one (1: not)")
+    parser.add_argument("--remedies", action="store_true",
+                        help="also time every variant of the remedies study against dcgan")
     parser.add_argument("--data", type=Path, default=Path("data/prepared/fashion_mnist.pt"))
     args = parser.parse_args()
     split = load_prepared(args.data)["train"]
@@ -182,6 +198,14 @@ def main() -> None:
                 print(f"{variant:9s} {name:24s} eager     stacked x{args.stack} {stacked:8.0f} "
                       f"img/s   1 channel {single:8.0f} img/s   {stacked / single:.2f}x",
                       flush=True)
+        if args.remedies:
+            base = project_images_per_s(config("dcgan", args.batch_size, False), split, device,
+                                        args.steps)
+            for remedy in STUDY:
+                ours = project_images_per_s(config(remedy, args.batch_size, False), split,
+                                            device, args.steps)
+                print(f"{remedy:13s} {name:20s} eager     {ours:8.0f} img/s   dcgan {base:8.0f} "
+                      f"img/s   cost per step {base / ours:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

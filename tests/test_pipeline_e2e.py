@@ -403,3 +403,37 @@ def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(wo
         run(["git", "checkout", "params.yaml"], root, env)
         run(["dvc", "checkout", "-f"], root, env)
 
+
+
+def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
+    """`gan remedies` on Stacked Fashion-MNIST, three of the study's variants at the tiny
+    config: the report ranks them, draws FID against KL and the class-share heat map, and the
+    MLflow runs carry the remedy tags."""
+    root, env = workspace
+    only = ["dcgan", "hinge_sn", "pac2"]
+    try:
+        run(["gan", "remedies", "--stack", "3", *(a for v in only for a in ("--only", v)),
+             *(a for v in only for a in ("-S", f"variants.{v}.width=8")), "-S", "seeds=[0]"],
+            root, env)
+        report = (root / "metrics/report/report.md").read_text()
+        ranking = report[report.index("## Ranking"):report.index("## Modes covered")]
+        rows = [line.split(" | ") for line in ranking.splitlines() if line[:3] in
+                {f"| {k}" for k in range(1, 10)}]
+        assert sorted(r[1] for r in rows) == sorted(only)
+        remedy = {r[1]: r[2] for r in rows}
+        assert remedy["dcgan"] == "base" and remedy["pac2"] == "pack=2"
+        assert remedy["hinge_sn"] == "loss=hinge d_norm=spectral beta1=0.0 beta2=0.9"
+        covered = [float(r[3].split(" ± ")[0]) for r in rows]
+        assert covered == sorted(covered, reverse=True)  # best first
+        for name in ("fid_kl.png", "share_heatmap.png"):
+            assert Image.open(root / "metrics/report" / name).size[0] > 500
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        assert list(params["variants"]) == only and params["data"]["stack"] == 3
+        with sqlite3.connect(root / "mlflow.db") as db:
+            tags = db.execute(
+                "select t.value from tags t join tags v on v.run_uuid = t.run_uuid where "
+                "v.key = 'variant' and v.value = 'pac2' and t.key = 'remedy.pack'").fetchall()
+        assert tags and {v for (v,) in tags} == {"2"}
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+        run(["dvc", "checkout", "-f"], root, env)

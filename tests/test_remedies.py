@@ -2,22 +2,26 @@
 DiffAugment; each remedy trains to finite losses and resumes exactly."""
 
 import math
+import shutil
 
 import pytest
 import torch
+from dvc.utils.hydra import apply_overrides
 from torch import nn
 
 from gan.augment import augment, cut, cutout_corners, translation_shifts
-from gan.config import Params, VariantConfig
+from gan.config import ConfigError, GanConfig, Params, VariantConfig, load_params
 from gan.data import normalize
 from gan.losses import LOSSES, get_loss
 from gan.models.d_options import WEIGHT_LAYERS, MinibatchStd, pack
 from gan.models.gan_nets import GanArch, build_gan
 from gan.penalties import get_penalty
-from gan.remedies import STUDY
+from gan.remedies import STUDY, remedy_tags, study_overrides
+from gan.stages.remedies import experiment_args
 from gan.train_files import load_state, save_state
-from gan.train_state import init_state, train_config
+from gan.train_state import check_remedies, init_state, train_config
 from gan.training import StepConfig, d_step, train
+from tests.conftest import REPO
 
 CPU = torch.device("cpu")
 
@@ -254,3 +258,39 @@ def test_each_remedy_trains_to_finite_losses_and_resumes_exactly(name, tmp_path,
     for module in ("G", "D"):
         a, b = getattr(full, module).state_dict(), getattr(resumed, module).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), module
+
+
+def test_the_study_overrides_give_exactly_the_study_variants(tmp_path):
+    """Applied as `dvc exp run -S` applies them, the study's overrides replace params.yaml's
+    variants by STUDY's, each with its remedy's fields, and the remedies pass their checks."""
+    path = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", path)
+    args = experiment_args(3, path, ["epochs=2"], "remedies-test", None)
+    overrides = [a for a in args if a.startswith(("~", "+", "data.", "eval.", "epochs"))]
+    assert args[:4] == ["exp", "run", "--name", "remedies-test"] and overrides[-1] == "epochs=2"
+    apply_overrides(str(path), overrides)
+    p = load_params(path)
+    assert list(p.variants) == list(STUDY) and p.data.stack == 3 and p.eval.eval_every == 1
+    for name, fields in STUDY.items():
+        assert {k: getattr(p.variants[name], k) for k in fields} == fields, name
+    check_remedies(p)
+    tags = remedy_tags(p.variants["wgan_gp"])
+    assert tags["remedy"] == ("loss=wasserstein penalty=wgan_gp beta1=0.5 beta2=0.9")
+    assert tags["remedy.penalty_weight"] == "10.0" and remedy_tags(p.variants["dcgan"])[
+        "remedy"] == "base"
+
+
+def test_unknown_study_variants_and_remedy_names_are_named():
+    with pytest.raises(ConfigError, match=r"no remedy variant\(s\) \['pac9'\].*'pac2'"):
+        study_overrides(Params(), ["pac9"])
+    bad = Params(variants={"x": VariantConfig(loss="hing")})
+    with pytest.raises(ConfigError, match=r"'variants.x.loss' must be one of \[.*'hinge'"):
+        check_remedies(bad)
+    bad = Params(variants={"x": VariantConfig(augment=["flip"])})
+    with pytest.raises(ConfigError, match=r"'variants.x.augment' has unknown.*\['flip'\]"):
+        check_remedies(bad)
+    with pytest.raises(ConfigError, match="batch_size 128 must split into packs of 3"):
+        check_remedies(Params(variants={"x": VariantConfig(pack=3)}))
+    with pytest.raises(ConfigError, match="'gan.label_smoothing' applies to the BCE losses"):
+        check_remedies(Params(variants={"x": VariantConfig(loss="hinge")},
+                              gan=GanConfig(label_smoothing=0.1)))
