@@ -107,3 +107,25 @@ def test_makefile_presets_give_valid_params(tmp_path, preset):
         assert p.variants["dcgan"].lr_d is None and p.lr_d_milestones == {}
     else:
         assert p.data.train_size == 10000 and p.epochs == 5 and p.seeds == [0, 1]
+
+
+def test_the_old_d_batchnorm_key_names_its_replacement(tmp_path):
+    with pytest.raises(ConfigError, match=r"'variants.dcgan_bn' has an old key: 'd_batchnorm' "
+                                          r"is now 'd_norm' \(d_batchnorm: true is d_norm: batch"):
+        load_params(write_params(tmp_path, "variants:\n  dcgan_bn:\n    d_batchnorm: true\n"))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("data: 5\n", r"'data' must be a mapping, got 5 \(int\)"),
+    ("variants:\n  x:\n    arch: vae\n", r"'variants.x.arch' must be one of \['mlp', 'dcgan'\]"),
+    ("variants:\n  x:\n    augment: flip\n", r"'variants.x.augment' must be a list"),
+    ("gan:\n  beta1: '0.5'\n", r"'gan.beta1' must be float, got '0.5' \(str\)"),
+])
+def test_every_section_names_the_key_and_the_expected_value(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_params(write_params(tmp_path, text))
+
+
+def test_ints_are_read_as_floats_and_digit_milestone_keys_as_epochs(tmp_path):
+    p = load_params(write_params(tmp_path, "lr_d: 1\nlr_d_milestones:\n  '100': 1.0e-4\n"))
+    assert p.lr_d == 1.0 and isinstance(p.lr_d, float) and p.lr_d_milestones == {100: 1e-4}

@@ -1,4 +1,3 @@
-import dataclasses
 import math
 
 import pytest
@@ -23,7 +22,7 @@ CPU = torch.device("cpu")
 
 
 def tiny_params(**gan) -> Params:
-    variants = {name: dataclasses.replace(v, width=8) for name, v in Params().variants.items()}
+    variants = {name: v.model_copy(update={"width": 8}) for name, v in Params().variants.items()}
     return Params(epochs=3, batch_size=64, variants=variants, gan=GanConfig(**gan))
 
 
@@ -212,7 +211,7 @@ def test_a_variant_schedule_replaces_the_top_level_one():
 def test_a_stacked_epoch_trains_every_variant(variant, tiny_data):
     """data.stack = 3: reals are three training images stacked as channels, and the same
     seed still gives the same weights."""
-    p = dataclasses.replace(tiny_params(), data=DataConfig(stack=3))
+    p = tiny_params().model_copy(update={"data": DataConfig(stack=3)})
     cfg = train_config(p, variant, seed=0)
     runs = []
     for _ in range(2):

@@ -1,19 +1,19 @@
 """Typed configuration built from params.yaml, validated before any work starts.
 
-Every knob lives in params.yaml; the dataclasses below mirror its layout. Defaults here exist
-only so tests can build small configs; the pipeline always reads params.yaml in full.
+Every knob lives in params.yaml; the pydantic models below mirror its layout (frozen, unknown
+keys refused, strict types: a bool is not an int, "3" is not a number). A bad value becomes
+one ConfigError line naming the file, the key, what is expected and what was given. Defaults
+here exist only so tests can build small configs; the pipeline always reads params.yaml in full.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gan.errors import PipelineError
 
@@ -22,100 +22,130 @@ class ConfigError(PipelineError, ValueError):
     """A params file is missing, malformed, or holds an invalid value."""
 
 
-def _bounded(default: Any, *, ge: float | None = None, gt: float | None = None,
-             le: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
-    meta = {"ge": ge, "gt": gt, "le": le, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
+class _Section(BaseModel):
+    """A params.yaml section: frozen, strict, and an unknown key listed with the valid ones."""
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+
+    _renamed: ClassVar[dict[str, str]] = {}  # old key -> how to write it now
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            renamed = [message for key, message in cls._renamed.items() if key in data]
+            if renamed:
+                raise ValueError(f"has an old key: {renamed[0]}")
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(f"has unknown key(s) {unknown}; valid keys: "
+                                 f"{sorted(cls.model_fields)}")
+        return data
 
 
-@dataclass(frozen=True)
-class DataConfig:
+def _epoch_keys(value: Any) -> Any:
+    """Milestone epochs as ints: DVC's `-S lr_d_milestones.100=1e-4` writes the key as text."""
+    if not isinstance(value, dict):
+        return value
+    bad = [k for k in value if isinstance(k, bool) or not (isinstance(k, int) or
+                                                            str(k).isdigit())]
+    if bad:
+        raise ValueError(f"keys must be whole numbers (epochs), got {bad[0]!r}")
+    return {int(k): v for k, v in value.items()}
+
+
+Milestones = dict[int, float]
+Positive = Annotated[float, Field(gt=0)]
+Unit = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=1)]
+
+
+class DataConfig(_Section):
     # Public mirrors tried in order; each holds the four official gzip files.
-    mirrors: list[str] = _bounded([
+    mirrors: list[str] = [
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
-    ])
+    ]
     # Directory holding the four files, tried before the mirrors. FASHION_MNIST_MIRROR wins.
     local_mirror: str | None = None
-    timeout_s: float = _bounded(30.0, gt=0)
-    val_size: int = _bounded(5000, ge=1)
+    timeout_s: float = Field(30.0, gt=0)
+    val_size: int = Field(5000, ge=1)
     # Optional caps for quick runs; null keeps everything.
-    train_size: int | None = _bounded(None, ge=1)
-    test_size: int | None = _bounded(None, ge=1)
+    train_size: int | None = Field(None, ge=1)
+    test_size: int | None = Field(None, ge=1)
     # Stacked Fashion-MNIST: k > 1 trains every variant on k images stacked as channels,
     # 10**k modes (PacGAN's Stacked MNIST protocol, on Fashion-MNIST); 1: plain Fashion-MNIST.
-    stack: int = _bounded(1, ge=1, le=3)
+    stack: int = Field(1, ge=1, le=3)
 
 
-@dataclass(frozen=True)
-class ClassifierConfig:
-    epochs: int = _bounded(8, ge=1)
-    batch_size: int = _bounded(128, ge=1)
-    lr: float = _bounded(3e-3, gt=0)
-    weight_decay: float = _bounded(5e-4, ge=0)
-    channels: int = _bounded(32, ge=1)
-    feature_dim: int = _bounded(128, ge=1)
-    dropout: float = _bounded(0.3, ge=0, le=0.95)
+class ClassifierConfig(_Section):
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(5e-4, ge=0)
+    channels: int = Field(32, ge=1)
+    feature_dim: int = Field(128, ge=1)
+    dropout: float = Field(0.3, ge=0, le=0.95)
     hflip: bool = True
 
 
-@dataclass(frozen=True)
-class GanConfig:
-    z_dim: int = _bounded(100, ge=1)
-    beta1: float = _bounded(0.5, ge=0, le=1)
-    beta2: float = _bounded(0.999, ge=0, le=1)
+class GanConfig(_Section):
+    z_dim: int = Field(100, ge=1)
+    beta1: float = Field(0.5, ge=0, le=1)
+    beta2: float = Field(0.999, ge=0, le=1)
     # split: D on fakes, then on reals, separate updates (as the Keras write-ups); joint: one step.
-    d_update: str = _bounded("split", choices=("split", "joint"))
-    label_smoothing: float = _bounded(0.0, ge=0, le=0.5)  # one-sided: real target 1 - this
-    ema_decay: float = _bounded(0.0, ge=0, le=0.9999)     # 0 disables the generator EMA
+    d_update: Literal["split", "joint"] = "split"
+    label_smoothing: float = Field(0.0, ge=0, le=0.5)  # one-sided: real target 1 - this
+    ema_decay: float = Field(0.0, ge=0, le=0.9999)     # 0 disables the generator EMA
     bf16: bool = False                                    # bf16 autocast, CUDA only
-    grid_every: int = _bounded(1, ge=1)                   # epochs between animation frames
+    grid_every: int = Field(1, ge=1)                   # epochs between animation frames
     # torch.compile of G and D for the training step; auto: where the benchmark found it pays.
-    compile: str = _bounded("auto", choices=("auto", "on", "off"))
+    compile: Literal["auto", "on", "off"] = "auto"
     # Learning rates scale with batch_size / base_batch_size: none, sqrt (Adam) or linear.
-    lr_scaling: str = _bounded("none", choices=("none", "sqrt", "linear"))
-    base_batch_size: int = _bounded(128, ge=1)
+    lr_scaling: Literal["none", "sqrt", "linear"] = "none"
+    base_batch_size: int = Field(128, ge=1)
 
 
-@dataclass(frozen=True)
-class VariantConfig:
-    arch: str = _bounded("dcgan", choices=("mlp", "dcgan"))
+class VariantConfig(_Section):
+    arch: Literal["mlp", "dcgan"] = "dcgan"
     conditional: bool = False
     projection: bool = False  # conditional D by projection instead of input concatenation
-    width: int = _bounded(64, ge=1)
+    width: int = Field(64, ge=1)
     # Remedies for mode collapse (README: remedies); names are checked against their registries.
     loss: str = "non_saturating"  # gan.losses
     d_norm: str = "none"          # D's normalisation: none | batch | layer | spectral
     g_spectral: bool = False      # spectral norm on G's weights too
     penalty: str = "none"         # gan.penalties: none | wgan_gp | r1
-    penalty_weight: float = _bounded(10.0, ge=0)  # lambda (wgan_gp) or gamma (r1)
-    n_critic: int = _bounded(1, ge=1)             # D steps per G step
-    pack: int = _bounded(1, ge=1)                 # PacGAN: samples per D input
-    mbstd_group: int = _bounded(0, ge=0)          # minibatch std group size (0: off)
-    augment: list[str] = _bounded([])             # DiffAugment policy (gan.augment), in order
-    beta1: float | None = _bounded(None, ge=0, le=1)  # Adam's, overriding gan.beta1
-    beta2: float | None = _bounded(None, ge=0, le=1)
+    penalty_weight: float = Field(10.0, ge=0)  # lambda (wgan_gp) or gamma (r1)
+    n_critic: int = Field(1, ge=1)             # D steps per G step
+    pack: int = Field(1, ge=1)                 # PacGAN: samples per D input
+    mbstd_group: int = Field(0, ge=0)          # minibatch std group size (0: off)
+    augment: list[str] = []             # DiffAugment policy (gan.augment), in order
+    beta1: float | None = Field(None, ge=0, le=1)  # Adam's, overriding gan.beta1
+    beta2: float | None = Field(None, ge=0, le=1)
     # Per-variant overrides of the top-level knobs; null uses the top-level value.
-    epochs: int | None = _bounded(None, ge=1)
-    lr_d: float | None = _bounded(None, gt=0)
-    lr_g: float | None = _bounded(None, gt=0)
-    lr_d_milestones: dict[int, float] | None = None
+    epochs: int | None = Field(None, ge=1)
+    lr_d: float | None = Field(None, gt=0)
+    lr_g: float | None = Field(None, gt=0)
+    lr_d_milestones: Milestones | None = None
+
+    _renamed: ClassVar[dict[str, str]] = {
+        "d_batchnorm": "'d_batchnorm' is now 'd_norm' (d_batchnorm: true is d_norm: batch, "
+                       "false is d_norm: none)"}
+    _milestone_keys = field_validator("lr_d_milestones", mode="before")(_epoch_keys)
 
 
-@dataclass(frozen=True)
-class EvalConfig:
-    n_samples: int = _bounded(10000, ge=2)             # generated vs this many test images
-    coverage_min_share: float = _bounded(0.02, ge=0, le=1)
-    confidence_threshold: float = _bounded(0.5, ge=0, le=1)  # below: the classifier is unsure
-    batch_size: int = _bounded(1000, ge=1)
-    eval_every: int = _bounded(5, ge=0)                # epochs between generator snapshots
-    snapshot_n_samples: int = _bounded(2000, ge=2)     # samples to score each snapshot
+class EvalConfig(_Section):
+    n_samples: int = Field(10000, ge=2)             # generated vs this many test images
+    coverage_min_share: float = Field(0.02, ge=0, le=1)
+    confidence_threshold: float = Field(0.5, ge=0, le=1)  # below: the classifier is unsure
+    batch_size: int = Field(1000, ge=1)
+    eval_every: int = Field(5, ge=0)                # epochs between generator snapshots
+    snapshot_n_samples: int = Field(2000, ge=2)     # samples to score each snapshot
     # Stacked runs (data.stack > 1): modes are counted over this many samples (PacGAN: 26,000),
     # a mode being covered when it holds at least mode_min_count of them (PacGAN: 1).
-    mode_n_samples: int = _bounded(26000, ge=1)
-    mode_min_count: int = _bounded(1, ge=1)
+    mode_n_samples: int = Field(26000, ge=1)
+    mode_min_count: int = Field(1, ge=1)
 
 
 DEFAULT_VARIANTS = {
@@ -127,54 +157,55 @@ DEFAULT_VARIANTS = {
 }
 
 
-@dataclass(frozen=True)
-class MlflowConfig:
+class MlflowConfig(_Section):
     experiment: str = "fashion-gan"
 
 
-@dataclass(frozen=True)
-class Params:
-    seed: int = _bounded(0, ge=0)  # the shared stages: validation split, classifier
+class Params(_Section):
+    seed: int = Field(0, ge=0)  # the shared stages: validation split, classifier
     # Every GAN variant trains, samples and is evaluated once per seed; the report aggregates.
-    seeds: list[int] = _bounded([0, 1, 2], ge=0)
-    device: str = _bounded("auto", choices=("auto", "cpu", "cuda", "mps"))
+    seeds: list[Annotated[int, Field(ge=0)]] = [0, 1, 2]
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     # Same seed, same result on the same hardware (deterministic kernels, no autotuning).
     deterministic: bool = True
     # GAN knobs at top level so `dvc exp run -S lr_d=1e-4` works.
-    epochs: int = _bounded(20, ge=1)
-    batch_size: int = _bounded(128, ge=1)
-    lr_d: float = _bounded(2e-4, gt=0)
-    lr_g: float = _bounded(2e-4, gt=0)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr_d: float = Field(2e-4, gt=0)
+    lr_g: float = Field(2e-4, gt=0)
     # Discriminator learning rate from an epoch on: {100: 1.0e-4} trains D at lr_d for the
     # first 100 epochs, then at 1e-4 (one write-up's schedule). Empty: lr_d throughout.
-    lr_d_milestones: dict[int, float] = field(default_factory=dict)
-    data: DataConfig = field(default_factory=DataConfig)
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
-    gan: GanConfig = field(default_factory=GanConfig)
-    variants: dict[str, VariantConfig] = field(default_factory=lambda: dict(DEFAULT_VARIANTS))
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    lr_d_milestones: Milestones = {}
+    data: DataConfig = DataConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    gan: GanConfig = GanConfig()
+    variants: dict[str, VariantConfig] = dict(DEFAULT_VARIANTS)
+    eval: EvalConfig = EvalConfig()
+    mlflow: MlflowConfig = MlflowConfig()
 
-    def __post_init__(self) -> None:
+    _milestone_keys = field_validator("lr_d_milestones", mode="before")(_epoch_keys)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"params.yaml: 'seeds' must be a non-empty list of distinct "
-                              f"seeds, e.g. [0, 1, 2]; got {self.seeds}")
+            raise ValueError(f"'seeds' must be a non-empty list of distinct seeds, e.g. "
+                             f"[0, 1, 2]; got {self.seeds}")
         schedules = {"lr_d_milestones": self.lr_d_milestones} | {
             f"variants.{n}.lr_d_milestones": v.lr_d_milestones
             for n, v in self.variants.items() if v.lr_d_milestones is not None}
         for key, schedule in schedules.items():
             bad_lr = {k: v for k, v in schedule.items() if k < 1 or v <= 0}
             if bad_lr:
-                raise ConfigError(f"params.yaml: '{key}' needs epochs >= 1 and rates > 0, "
-                                  f"got {bad_lr}")
+                raise ValueError(f"'{key}' needs epochs >= 1 and rates > 0, got {bad_lr}")
         unconditioned = [n for n, v in self.variants.items() if v.projection and not v.conditional]
         if unconditioned:
-            raise ConfigError(f"params.yaml: variants {unconditioned} set projection: true; it "
-                              "needs conditional: true")
+            raise ValueError(f"variants {unconditioned} set projection: true; it needs "
+                             "conditional: true")
         bad = [name for name in self.variants if not VARIANT_NAME.fullmatch(name)]
         if bad:
-            raise ConfigError(f"params.yaml: variant name(s) {bad} must match "
-                              f"{VARIANT_NAME.pattern} (they become file names)")
+            raise ValueError(f"variant name(s) {bad} must match {VARIANT_NAME.pattern} (they "
+                             "become file names)")
+        return self
 
     def variant(self, name: str) -> VariantConfig:
         if name not in self.variants:
@@ -215,81 +246,47 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 def load_params(path: Path | str = "params.yaml") -> Params:
     """Build and validate the full config from a params file."""
-    return build(Params, read_yaml(Path(path)), source=str(path))
+    data = read_yaml(Path(path))
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc, str(path))) from None
 
 
-def build(cls: type, data: Any, source: str = "params", prefix: str = "") -> Any:
-    """Build dataclass `cls` from a mapping, rejecting unknown keys, wrong types and bad ranges."""
-    where = f"{source}: " + (f"'{prefix}'" if prefix else "top level")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
-    values = {}
-    for name, value in data.items():
-        key = f"{prefix}.{name}" if prefix else name
-        values[name] = _coerce(hints[name], value, key, source)
-        _check_bounds(fields[name].metadata, values[name], key, source)
-    return cls(**values)
+# pydantic error type -> what the key must be
+EXPECTED = {"int_type": "int", "int_parsing": "int", "int_from_float": "int",
+            "float_type": "float", "float_parsing": "float", "bool_type": "bool",
+            "bool_parsing": "bool", "string_type": "str", "list_type": "a list",
+            "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type":
+            "a mapping", "none_required": "null"}
+BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+          "less_than_equal": "<="}
+BOUND_KEYS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
+              "less_than_equal": "le"}
 
 
-def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
-    origin, args = get_origin(hint), get_args(hint)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(inner, value, key, source)
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, source, key)
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: '{key}' must be a mapping, got {value!r}")
-        return {_key(args[0], k, key, source): _coerce(args[1], v, f"{key}.{k}", source)
-                for k, v in value.items()}
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{source}: '{key}' must be a list, got {value!r}")
-        return [_coerce(args[0], v, f"{key}[{i}]", source) for i, v in enumerate(value)]
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[hint]
-    if not ok:
-        raise ConfigError(f"{source}: '{key}' must be {hint.__name__}, got {value!r} "
-                          f"({type(value).__name__})")
-    return float(value) if hint is float else value
+def _key(loc: tuple) -> str:
+    """('variants', 'cgan', 'epochs') -> variants.cgan.epochs; list indices as seeds[1]."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) and out and not out.endswith(
+            "lr_d_milestones") else ("." if out else "") + str(part)
+    return out
 
 
-def _key(hint: Any, k: Any, key: str, source: str) -> Any:
-    """A mapping key: str as written, or int (DVC's `-S a.100=...` writes the key as text)."""
-    if hint is int:
-        if isinstance(k, bool) or not (isinstance(k, int) or str(k).isdigit()):
-            raise ConfigError(f"{source}: '{key}' keys must be whole numbers, got {k!r}")
-        return int(k)
-    return str(k)
-
-
-def _check_bounds(meta: Any, value: Any, key: str, source: str) -> None:
-    if value is None or not meta:
-        return
-    if isinstance(value, list):  # bounds apply to each element
-        for i, item in enumerate(value):
-            _check_bounds(meta, item, f"{key}[{i}]", source)
-        return
-    expected = None
-    if meta["ge"] is not None and value < meta["ge"]:
-        expected = f">= {meta['ge']}"
-    elif meta["gt"] is not None and value <= meta["gt"]:
-        expected = f"> {meta['gt']}"
-    elif meta["le"] is not None and value > meta["le"]:
-        expected = f"<= {meta['le']}"
-    elif meta["choices"] is not None and value not in meta["choices"]:
-        expected = f"one of {list(meta['choices'])}"
-    if expected:
-        raise ConfigError(f"{source}: '{key}' must be {expected}, got {value!r}")
+def describe(exc: ValidationError, source: str) -> str:
+    """The first error of a validation as one line: source, key, expected, got."""
+    err = exc.errors(include_url=False)[0]
+    kind, key, got = err["type"], _key(err["loc"]), err.get("input")
+    where = f"'{key}'" if key else "top level"
+    if kind == "value_error":
+        message = str(err["ctx"]["error"])
+        return f"{source}: {message}" if message.startswith(("'", "variant")) else \
+            f"{source}: {where} {message}"
+    if kind in BOUNDS:
+        expected = f"{BOUNDS[kind]} {err['ctx'][BOUND_KEYS[kind]]}"
+    elif kind == "literal_error":
+        expected = "one of [" + err["ctx"]["expected"].replace(" or ", ", ") + "]"
+    else:
+        expected = EXPECTED.get(kind, err["msg"].lower())
+    return f"{source}: {where} must be {expected}, got {got!r} ({type(got).__name__})"

@@ -11,6 +11,8 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from gan.mlflow_store import prepare_store, project_root, retry_locked, tracking_uri
 
 
@@ -65,8 +67,9 @@ class MlflowTracker:
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dataclasses/dicts -> {"classifier.lr": 0.003, ...}."""
-    data = asdict(config) if is_dataclass(config) else config
+    """Nested dataclasses, config models and dicts -> {"classifier.lr": 0.003, ...}."""
+    data = asdict(config) if is_dataclass(config) else \
+        config.model_dump() if isinstance(config, BaseModel) else config
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
