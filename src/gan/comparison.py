@@ -25,22 +25,22 @@ MODE_COLUMNS = ("modes_covered", "modes_kl", "modes_covered_corrected", "modes_k
                 "fid", "recall", "label_accuracy", "mode_accuracy")
 
 
-def _fmt(value: object) -> str:
+def fmt(value: object) -> str:
     if value is None:
         return "-"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _mean(value: float | Stat) -> float:
+def mean_of(value: float | Stat) -> float:
     return value.mean if isinstance(value, Stat) else value
 
 
-def _std(value: float | Stat) -> float:
+def std_of(value: float | Stat) -> float:
     """For error bars: no spread drawn for the real data or a single seed."""
     return (value.std or 0.0) if isinstance(value, Stat) else 0.0
 
 
-def _table(header: list[str], body: list[list[str]]) -> list[str]:
+def md_table(header: list[str], body: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"] + \
         ["| " + " | ".join(row) + " |" for row in body]
 
@@ -80,20 +80,20 @@ def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_shar
                   "(class tuples, read by the classifier channel by channel); the real-data "
                   "row is real stacked images built from held-out images.", "",
                   f"## Modes covered of {10 ** stack}, and KL to uniform over them", ""]
-        lines += _table(["source", *cols],
-                        [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
+        lines += md_table(["source", *cols],
+                        [[name, *(fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
         lines += ["", "## Every metric", ""]
     cols = _columns(rows, COLUMNS)
-    lines += _table(["source", *cols],
-                    [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
+    lines += md_table(["source", *cols],
+                    [[name, *(fmt(r.get(c)) for c in cols)] for name, r in rows.items()])
     for key, title in _share_tables(rows):
         lines += ["", f"## Share of samples per class ({title})", ""]
-        lines += _table(["source", *CLASS_NAMES],
-                        [[name, *(_fmt(r[key][c]) for c in CLASS_NAMES)]
+        lines += md_table(["source", *CLASS_NAMES],
+                        [[name, *(fmt(r[key][c]) for c in CLASS_NAMES)]
                          for name, r in rows.items() if key in r])
     lines += ["", f"## Seeds in which each class was dropped (share < {min_share}), "
                   f"of {len(seeds)}", ""]
-    lines += _table(["variant", *CLASS_NAMES],
+    lines += md_table(["variant", *CLASS_NAMES],
                     [[name, *(str(r["dropped_in"][c]) for c in CLASS_NAMES)]
                      for name, r in rows.items() if "dropped_in" in r])
     return "\n".join(lines) + "\n"
@@ -107,8 +107,8 @@ def share_csv(rows: dict[str, dict]) -> str:
     writer.writerow(["class_index", "class", *rows, *(f"{n} std" for n in rows)])
     for k, name in enumerate(CLASS_NAMES):
         shares = [r["class_share"][name] for r in rows.values()]
-        writer.writerow([k, name, *(f"{_mean(s):.5f}" for s in shares),
-                         *(f"{_std(s):.5f}" for s in shares)])
+        writer.writerow([k, name, *(f"{mean_of(s):.5f}" for s in shares),
+                         *(f"{std_of(s):.5f}" for s in shares)])
     return buf.getvalue()
 
 
@@ -125,7 +125,7 @@ def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
     for i, (name, r) in enumerate(rows.items()):
         shares = [r["class_share"][c] for c in CLASS_NAMES]
         ax.bar([k + (i - (len(rows) - 1) / 2) * width for k in range(len(CLASS_NAMES))],
-               [_mean(s) for s in shares], width, yerr=[_std(s) for s in shares],
+               [mean_of(s) for s in shares], width, yerr=[std_of(s) for s in shares],
                capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
     ax.axhline(0.1, color="gray", lw=0.8, ls="--", label="uniform (0.1)")
     ax.axhline(min_share, color="red", lw=0.8, ls=":", label=f"covered threshold ({min_share})")
@@ -135,10 +135,10 @@ def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
                  "mean ± std over seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     with atomic_file(path) as tmp:
@@ -164,14 +164,14 @@ def coverage_chart(rows: dict[str, dict], path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, (key, label) in zip(axes, keys, strict=True):
         values = [rows[n].get(key) for n in names]  # None: not measured, no bar
-        ax.bar(names, [float("nan") if v is None else _mean(v) for v in values],
-               yerr=[0.0 if v is None else _std(v) for v in values], capsize=4,
+        ax.bar(names, [float("nan") if v is None else mean_of(v) for v in values],
+               yerr=[0.0 if v is None else std_of(v) for v in values], capsize=4,
                color="tab:blue")
         if key in real:
-            ax.axhline(_mean(real[key]), color="gray", ls="--", lw=1, label="real data")
+            ax.axhline(mean_of(real[key]), color="gray", ls="--", lw=1, label="real data")
             ax.legend(fontsize=8)
         ax.set_ylabel(label)
         ax.tick_params(axis="x", rotation=20)
     fig.suptitle("Mode coverage per variant (mean ± std over seeds)")
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)

@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 
 from gan import CLASS_NAMES, class_slug
-from gan.comparison import _fmt, _mean, _save, _std, _table
+from gan.comparison import fmt, md_table, mean_of, save_figure, std_of
 
 
 def rank_keys(stacked: bool) -> tuple[str, str]:
@@ -21,19 +21,19 @@ def ranked(rows: dict[str, dict], stacked: bool) -> list[str]:
     """Variant names (not the real data) best first."""
     covered, kl = rank_keys(stacked)
     names = [n for n in rows if n != "real data"]
-    return sorted(names, key=lambda n: (-_mean(rows[n][covered]), _mean(rows[n][kl])))
+    return sorted(names, key=lambda n: (-mean_of(rows[n][covered]), mean_of(rows[n][kl])))
 
 
 def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool) -> list[str]:
     """Markdown lines: rank, variant, remedy, coverage, KL, FID, recall (mean ± std)."""
     covered, kl = rank_keys(stacked)
     cols = [covered, kl, "fid", "recall"]
-    body = [[str(i), name, remedies.get(name, "-"), *(_fmt(rows[name].get(c)) for c in cols)]
+    body = [[str(i), name, remedies.get(name, "-"), *(fmt(rows[name].get(c)) for c in cols)]
             for i, name in enumerate(ranked(rows, stacked), 1)]
     real = rows.get("real data")
     if real is not None:
-        body.append(["-", "real data", "-", *(_fmt(real.get(c)) for c in cols)])
-    return _table(["rank", "variant", "remedy", *cols], body)
+        body.append(["-", "real data", "-", *(fmt(real.get(c)) for c in cols)])
+    return md_table(["rank", "variant", "remedy", *cols], body)
 
 
 def fid_kl_chart(rows: dict[str, dict], stacked: bool, path: Path) -> None:
@@ -49,11 +49,11 @@ def fid_kl_chart(rows: dict[str, dict], stacked: bool, path: Path) -> None:
     for name, r in rows.items():
         if r.get(kl) is None or r.get("fid") is None:
             continue
-        x, y = _mean(r[kl]), _mean(r["fid"])
+        x, y = mean_of(r[kl]), mean_of(r["fid"])
         if name == "real data":
             ax.plot(x, y, "k*", ms=12, label="real data")
         else:
-            ax.errorbar(x, y, xerr=_std(r[kl]), yerr=_std(r["fid"]), fmt="o", capsize=3)
+            ax.errorbar(x, y, xerr=std_of(r[kl]), yerr=std_of(r["fid"]), fmt="o", capsize=3)
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.set_xlabel(f"{kl} (nats; 0 = every {'mode' if stacked else 'class'} equally often)")
     ax.set_ylabel("FID (classifier features)")
@@ -61,7 +61,7 @@ def fid_kl_chart(rows: dict[str, dict], stacked: bool, path: Path) -> None:
                  "is better)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def read_shares(path: Path) -> tuple[list[int], list[list[float]]]:
@@ -100,5 +100,5 @@ def share_heatmap(runs: dict[str, dict[int, Path]], path: Path) -> None:
     fig.suptitle("Share of samples per class over training (uniform: 0.1)", fontsize=10)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of samples")
-    _save(fig, path)
+    save_figure(fig, path)
 
