@@ -90,7 +90,7 @@ def make_variable(name: str) -> list[str]:
     return [w for w in words if w != "-S"]
 
 
-@pytest.mark.parametrize("preset", ["QUICK_PARAMS", "WRITEUPS_PARAMS"])
+@pytest.mark.parametrize("preset", ["QUICK_PARAMS", "WRITEUPS_PARAMS", "QUICK_REMEDIES_PARAMS"])
 def test_makefile_presets_give_valid_params(tmp_path, preset):
     """Applied as DVC applies `-S` (Hydra overrides), each preset is a valid config."""
     path = tmp_path / "params.yaml"
@@ -105,6 +105,8 @@ def test_makefile_presets_give_valid_params(tmp_path, preset):
             assert p.variants[name].lr_d == 1e-3
             assert p.variants[name].lr_d_milestones == {100: 1e-4}
         assert p.variants["dcgan"].lr_d is None and p.lr_d_milestones == {}
+    elif preset == "QUICK_REMEDIES_PARAMS":
+        assert p.epochs == 2 and p.seeds == [0, 1, 2] and p.eval.n_samples == 2000
     else:
         assert p.data.train_size == 10000 and p.epochs == 5 and p.seeds == [0, 1]
 
