@@ -411,6 +411,7 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
     MLflow runs carry the remedy tags."""
     root, env = workspace
     only = ["dcgan", "hinge_sn", "pac2"]
+    lock = (root / "dvc.lock").read_text()  # untracked here; it will name the study's stages
     try:
         run(["gan", "remedies", "--stack", "3", *(a for v in only for a in ("--only", v)),
              *(a for v in only for a in ("-S", f"variants.{v}.width=8")), "-S", "seeds=[0]"],
@@ -436,4 +437,5 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
         assert tags and {v for (v,) in tags} == {"2"}
     finally:
         run(["git", "checkout", "params.yaml"], root, env)
+        (root / "dvc.lock").write_text(lock)
         run(["dvc", "checkout", "-f"], root, env)
