@@ -1,3 +1,4 @@
+import re
 import shlex
 import shutil
 import subprocess
@@ -6,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from dvc.utils.hydra import apply_overrides
+from pydantic import ValidationError
 
+from gan import config
 from gan.config import ConfigError, Params, load_params
 from tests.conftest import REPO
 
@@ -131,3 +134,53 @@ def test_every_section_names_the_key_and_the_expected_value(tmp_path, text, mess
 def test_ints_are_read_as_floats_and_digit_milestone_keys_as_epochs(tmp_path):
     p = load_params(write_params(tmp_path, "lr_d: 1\nlr_d_milestones:\n  '100': 1.0e-4\n"))
     assert p.lr_d == 1.0 and isinstance(p.lr_d, float) and p.lr_d_milestones == {100: 1e-4}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("classifier:\n  epochs: three\n", "'classifier.epochs' must be int, got 'three' (str)"),
+    ("lr_d: -0.1\n", "'lr_d' must be > 0, got -0.1"),
+    ("eval:\n  coverage_min_share: 2\n", "'eval.coverage_min_share' must be <= 1, got 2"),
+    ("device: tpu\n", "'device' must be one of ['auto', 'cpu', 'cuda', 'mps'], got 'tpu'"),
+    ("seeds: [0, -1]\n", "'seeds[1]' must be >= 0, got -1"),
+    ("epoch: 3\n", "top level: unknown key(s) ['epoch']; valid keys: ['batch_size', "
+     "'classifier', 'data', 'deterministic', 'device', 'epochs', 'eval', 'gan', 'lr_d', "
+     "'lr_d_milestones', 'lr_g', 'mlflow', 'seed', 'seeds', 'variants']"),
+    ("mlflow:\n  name: x\n", "'mlflow': unknown key(s) ['name']; valid keys: ['experiment']"),
+    ("lr_d_milestones:\n  late: 1.0e-4\n", "'lr_d_milestones' keys must be whole numbers, "
+     "got 'late'"),
+    ("variants:\n  1:\n    arch: mlp\n", "'variants' keys must be str, got 1 (int)"),
+    ("variants:\n  x:\n    projection: true\n",
+     "variants ['x'] set projection: true; it needs conditional: true"),
+])
+def test_one_line_error_names_file_key_expected_and_value(tmp_path, text, message):
+    path = write_params(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    assert str(caught.value) == f"{path}: {message}"
+
+
+SECTIONS = {"": Params, "data.": config.DataConfig, "classifier.": config.ClassifierConfig,
+            "gan.": config.GanConfig, "variants.x.": config.VariantConfig,
+            "eval.": config.EvalConfig, "mlflow.": config.MlflowConfig}
+
+
+@pytest.mark.parametrize("prefix, model", SECTIONS.items(), ids=[p or "top" for p in SECTIONS])
+def test_every_field_of_every_section_is_validated_under_its_key(tmp_path, prefix, model):
+    """A value no field takes (a list of a list of a bool) fails naming that very key."""
+    for name in model.model_fields:
+        key = prefix + name
+        nested: object = [[True]]
+        for part in reversed(key.split(".")):
+            nested = {part: nested}
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(nested))
+        with pytest.raises(ConfigError, match=rf": '{re.escape(key)}(\[0\])?' must be "):
+            load_params(path)
+
+
+def test_models_are_frozen_and_equal_by_value():
+    p = Params()
+    with pytest.raises(ValidationError, match="frozen"):
+        p.epochs = 3  # type: ignore[misc]
+    off = config.GanConfig(compile="off")
+    assert Params(gan=off) == Params(gan=config.GanConfig(compile="off")) != p

@@ -427,7 +427,7 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
         covered = [float(r[3].split(" ± ")[0]) for r in rows]
         assert covered == sorted(covered, reverse=True)  # best first
         for name in ("fid_kl.png", "share_heatmap.png"):
-            assert Image.open(root / "metrics/report" / name).size[0] > 500
+            assert min(Image.open(root / "metrics/report" / name).size) > 300
         params = yaml.safe_load((root / "params.yaml").read_text())
         assert list(params["variants"]) == only and params["data"]["stack"] == 3
         with sqlite3.connect(root / "mlflow.db") as db:

@@ -22,6 +22,10 @@ class ConfigError(PipelineError, ValueError):
     """A params file is missing, malformed, or holds an invalid value."""
 
 
+# Stands for the failing key in a validator's message; describe() puts the dotted key there.
+WHERE = "<key>"
+
+
 class _Section(BaseModel):
     """A params.yaml section: frozen, strict, and an unknown key listed with the valid ones."""
 
@@ -35,10 +39,10 @@ class _Section(BaseModel):
         if isinstance(data, dict):
             renamed = [message for key, message in cls._renamed.items() if key in data]
             if renamed:
-                raise ValueError(f"has an old key: {renamed[0]}")
+                raise ValueError(f"{WHERE} has an old key: {renamed[0]}")
             unknown = sorted(set(data) - set(cls.model_fields))
             if unknown:
-                raise ValueError(f"has unknown key(s) {unknown}; valid keys: "
+                raise ValueError(f"{WHERE}: unknown key(s) {unknown}; valid keys: "
                                  f"{sorted(cls.model_fields)}")
         return data
 
@@ -50,7 +54,7 @@ def _epoch_keys(value: Any) -> Any:
     bad = [k for k in value if isinstance(k, bool) or not (isinstance(k, int) or
                                                             str(k).isdigit())]
     if bad:
-        raise ValueError(f"keys must be whole numbers (epochs), got {bad[0]!r}")
+        raise ValueError(f"{WHERE} keys must be whole numbers, got {bad[0]!r}")
     return {int(k): v for k, v in value.items()}
 
 
@@ -259,10 +263,9 @@ EXPECTED = {"int_type": "int", "int_parsing": "int", "int_from_float": "int",
             "bool_parsing": "bool", "string_type": "str", "list_type": "a list",
             "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type":
             "a mapping", "none_required": "null"}
-BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
-          "less_than_equal": "<="}
-BOUND_KEYS = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
-              "less_than_equal": "le"}
+# pydantic bound error type -> (its ctx key, the comparison)
+BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+          "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
 
 
 def _key(loc: tuple) -> str:
@@ -277,16 +280,18 @@ def _key(loc: tuple) -> str:
 def describe(exc: ValidationError, source: str) -> str:
     """The first error of a validation as one line: source, key, expected, got."""
     err = exc.errors(include_url=False)[0]
-    kind, key, got = err["type"], _key(err["loc"]), err.get("input")
-    where = f"'{key}'" if key else "top level"
-    if kind == "value_error":
-        message = str(err["ctx"]["error"])
-        return f"{source}: {message}" if message.startswith(("'", "variant")) else \
-            f"{source}: {where} {message}"
+    kind, loc, got = err["type"], err["loc"], err.get("input")
+    keys = ""
+    if loc[-1:] == ("[key]",):  # a mapping key of the wrong type: (..., mapping, key, "[key]")
+        loc, keys = loc[:-2], " keys"
+    where = f"'{_key(loc)}'" if loc else "top level"
+    if kind == "value_error":  # the validators above: a whole message
+        return f"{source}: " + str(err["ctx"]["error"]).replace(WHERE, where)
     if kind in BOUNDS:
-        expected = f"{BOUNDS[kind]} {err['ctx'][BOUND_KEYS[kind]]}"
-    elif kind == "literal_error":
-        expected = "one of [" + err["ctx"]["expected"].replace(" or ", ", ") + "]"
-    else:
-        expected = EXPECTED.get(kind, err["msg"].lower())
-    return f"{source}: {where} must be {expected}, got {got!r} ({type(got).__name__})"
+        bound, op = BOUNDS[kind]
+        return f"{source}: {where} must be {op} {err['ctx'][bound]:g}, got {got!r}"
+    if kind == "literal_error":
+        choices = err["ctx"]["expected"].replace(" or ", ", ")
+        return f"{source}: {where} must be one of [{choices}], got {got!r}"
+    expected = EXPECTED.get(kind, err["msg"].lower())
+    return f"{source}: {where}{keys} must be {expected}, got {got!r} ({type(got).__name__})"
