@@ -11,9 +11,11 @@ QUICK_DEVICE ?= auto
 # the smallest study whose mean ± std means something (README: results on 1,000 modes).
 QUICK_STACKED_PARAMS := $(QUICK_PARAMS) -S data.stack=3 -S 'seeds=[0,1,2]'
 # The remedies study at what this 2-core CPU allows (README: results of the remedies study):
-# 16 variants x 3 seeds, 2 epochs of 10,000 images, FID and recall over 2,000 samples.
+# 16 variants x 3 seeds, 2 epochs of 10,000 images, FID and recall over 2,000 samples, modes
+# over 10,000.
 QUICK_REMEDIES_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.epochs=3 \
-	-S epochs=2 -S 'seeds=[0,1,2]' -S eval.n_samples=2000 -S eval.snapshot_n_samples=1000
+	-S epochs=2 -S 'seeds=[0,1,2]' -S eval.n_samples=2000 -S eval.snapshot_n_samples=1000 \
+	-S eval.mode_n_samples=10000
 
 # The write-ups' schedule as a preset (README: the study): each variant for as many epochs as
 # its write-up trained (MLP GAN 50, DCGAN with and without BN in D 100, conditional 400), the
