@@ -10,7 +10,9 @@ from gan import CLASS_NAMES
 from gan.aggregate import Stat, aggregate
 from gan.errors import PipelineError
 from gan.layout import RunPaths
+from gan.ranking import ranked, ranking_table
 from gan.stages import report
+from gan.stages.evaluate import coverage_csv
 from tests.conftest import REPO
 
 
@@ -24,7 +26,8 @@ def shares(**override: float) -> dict[str, float]:
 
 def run_metrics(seed: int, fid: float, bag: float, label_accuracy: float | None = None) -> dict:
     r = {"variant": "v", "seed": seed, "epoch": 5, "fid": fid, "classes_covered": 9 + (bag > 0),
-         "class_share": shares(bag=bag), "class_share_corrected": shares(bag=bag / 2)}
+         "kl_to_uniform": 0.5 - bag, "class_share": shares(bag=bag),
+         "class_share_corrected": shares(bag=bag / 2)}
     if label_accuracy is not None:
         r["label_accuracy"] = label_accuracy
     return r
@@ -74,8 +77,13 @@ def write_study(root, seeds):
         for seed, fid in zip(seeds, fids, strict=False):
             path = metrics / RunPaths(variant, seed).metrics.relative_to("metrics")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(run_metrics(seed, fid, bag=0.01 * seed)))
-    test_set = {"classes_covered": 10, "class_share": shares(),
+            run = run_metrics(seed, fid, bag=0.01 * seed)
+            path.write_text(json.dumps(run))
+            coverage = metrics / RunPaths(variant, seed).coverage.relative_to("metrics")
+            coverage.parent.mkdir(parents=True, exist_ok=True)
+            snapshot = run | {"fid_snapshot": fid, "mean_confidence": 0.9}
+            coverage.write_text(coverage_csv([(1, snapshot), (5, snapshot)]))
+    test_set = {"classes_covered": 10, "kl_to_uniform": 0.0, "class_share": shares(),
                 "class_share_corrected": shares()}
     held_out = {"precision": 0.9, "recall": 0.9, "density": 1.0, "coverage": 0.95}
     (metrics / "reference.json").write_text(json.dumps(
@@ -108,6 +116,12 @@ def test_report_names_the_missing_seed_and_the_stage_to_run(tmp_path):
                                             r"evaluate@cgan-2`"):
         report.run(metrics, tmp_path / "report", params, track=False)
     assert not (tmp_path / "report").exists()  # nothing half-written
+    (metrics / "eval/cgan/seed2.json").write_text(json.dumps(run_metrics(2, 23.0, 0.02)))
+    (metrics / "coverage/cgan/seed1.csv").unlink()
+    with pytest.raises(PipelineError, match=r"seed1.csv: not found; run `dvc repro "
+                                            r"evaluate@cgan-1`"):
+        report.run(metrics, tmp_path / "report", params, track=False)
+    assert not (tmp_path / "report").exists()
 
 
 def test_report_mlflow_aggregates():
@@ -160,3 +174,18 @@ def test_ten_class_report_has_no_mode_columns(tmp_path):
     md = (tmp_path / "report/report.md").read_text()
     assert "modes_covered" not in md and "Stacked" not in md
     assert (tmp_path / "report/coverage.png").stat().st_size > 1000
+
+
+def test_ranking_orders_by_coverage_then_kl_and_puts_missing_figures_last():
+    rows = {"real data": {"modes_covered": 1000, "modes_kl": 0.0},
+            "a": {"modes_covered": Stat(300.0, 10.0, 3), "modes_kl": Stat(2.0, 0.1, 3)},
+            "b": {"modes_covered": Stat(300.0, 50.0, 3), "modes_kl": Stat(1.5, 0.1, 3)},
+            "c": {"modes_covered": Stat(800.0, 5.0, 3), "modes_kl": Stat(3.0, 0.1, 3)},
+            "d": {"modes_covered": Stat(900.0, 5.0, 3)}}  # KL not measured in every seed
+    assert ranked(rows, stacked=True) == ["d", "c", "b", "a"]
+    rows["e"] = {"modes_kl": Stat(0.1, 0.0, 3)}
+    assert ranked(rows, stacked=True)[-1] == "e"
+    table = ranking_table(rows, {"c": "pack=2"}, stacked=True)
+    body = [line for line in table if line.startswith("| ")][1:]
+    assert [line.split(" | ")[1] for line in body] == ["d", "c", "b", "a", "e", "real data"]
+    assert "| 2 | c | pack=2 | 800.000 ± 5.000 | 3.000 ± 0.100 | - | - |" in table

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,19 @@ def workspace(tmp_path_factory, mirror_dir):
     root = copy_repo(tmp_path_factory.mktemp("e2e") / "repo", env)
     run(["dvc", "repro"], root, env)
     return root, env
+
+
+@contextmanager
+def params_restored(root: Path, env: dict):
+    """Puts params.yaml, dvc.lock (untracked in the copy: an experiment rewrites it) and the
+    outputs they name back as they were, whatever the test did."""
+    lock = (root / "dvc.lock").read_text()
+    try:
+        yield
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+        (root / "dvc.lock").write_text(lock)
+        run(["dvc", "checkout", "-f"], root, env)
 
 
 def test_repro_builds_everything(workspace):
@@ -188,19 +202,6 @@ def test_metric_edit_reruns_evaluation_not_training(workspace):
         metrics.write_text(original)
 
 
-def test_exp_run_with_changed_param_trains_with_it(workspace):
-    root, env = workspace
-    try:
-        run(["dvc", "exp", "run", "-S", "lr_d=1e-4"], root, env)
-        for r in RUNS:  # every seed retrained: the rate its optimizer used, from the model file
-            extra = torch.load(root / r.model, weights_only=True)["extra"]
-            assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
-            assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
-    finally:
-        run(["git", "checkout", "params.yaml"], root, env)
-        run(["dvc", "checkout", "-f"], root, env)
-
-
 def exp_rows(root: Path, env: dict) -> list[tuple[str | None, dict]]:
     """(name, params.yaml values) of every row of `dvc exp show --json` that has params."""
     rows = []
@@ -220,56 +221,45 @@ def exp_rows(root: Path, env: dict) -> list[tuple[str | None, dict]]:
     return rows
 
 
-def exp_names(root: Path, env: dict, param: str, values: set[float]) -> set[str]:
-    """Names of the experiments in `dvc exp show` whose `param` is one of `values`."""
-    return {name for name, params in exp_rows(root, env) if name and params.get(param) in values}
-
-
-def test_queued_experiments_run_in_parallel_into_one_store(workspace):
+def test_queued_experiments_run_in_parallel_into_one_store_and_a_failure_stops_none(workspace):
+    """Three queued experiments on two workers. lr_d=1e30 makes the losses non-finite within
+    the first epoch: that one fails (Failed in `dvc queue status`, FAILED in MLflow, its log
+    reachable); the other two finish, every stage run of them in the one store, and each
+    trained with its own rate (read back from the model files after `dvc exp apply`)."""
     root, env = workspace
-    values = {1.5e-4, 2.5e-4, 3.5e-4}
-    try:
-        run(["gan", "queue", "lr_d=1.5e-4,2.5e-4,3.5e-4", "--jobs", "2", "--wait",
-             "--poll-s", "2"], root, env)
-        names = exp_names(root, env, "lr_d", values)
-        assert len(names) == 3
-        with sqlite3.connect(root / "mlflow.db") as db:
-            rows = db.execute("select t.value, r.name, r.status from runs r join tags t on "
-                              "t.run_uuid = r.run_uuid and t.key = 'dvc_exp_name'").fetchall()
-        for name in names:  # every stage run of every queued experiment, in the one store
-            runs = sorted(run_name for exp, run_name, _ in rows if exp == name)
-            expected = [f"{r} ({name})" for r in (*(r.run_name for r in RUNS), "report")]
-            assert runs == sorted(expected), (name, runs)
-        assert all(status == "FINISHED" for exp, _, status in rows if exp in names)
-        assert not list((root / ".dvc/tmp").rglob("mlflow.db"))
-    finally:
-        run(["dvc", "queue", "stop"], root, env, check=False)
-        run(["dvc", "checkout", "-f"], root, env)
-
-
-def test_a_failing_queued_experiment_does_not_stop_the_others(workspace):
-    """lr_d=1e30 makes the losses non-finite within the first epoch: that experiment fails
-    (Failed in `dvc queue status`, FAILED in MLflow, its log reachable), the other succeeds."""
-    root, env = workspace
-    try:
-        proc = run(["gan", "queue", "lr_d=1e30,4.5e-4", "--jobs", "2", "--wait", "--poll-s",
-                    "2"], root, env, check=False)
-        assert proc.returncode == 1  # --wait reports that one failed
-        rows = [line.split() for line in run(["dvc", "queue", "status"], root,
-                                              env).stdout.splitlines()]
-        failed = [r[1] for r in rows if r and r[-1] == "Failed"]
-        assert len(failed) == 1
-        assert exp_names(root, env, "lr_d", {4.5e-4})  # the other one finished
-        logs = run(["dvc", "queue", "logs", failed[0]], root, env, check=False)
-        assert "non-finite loss" in logs.stdout + logs.stderr
-        with sqlite3.connect(root / "mlflow.db") as db:
-            statuses = {status for (status,) in db.execute(
-                "select r.status from runs r join tags t on t.run_uuid = r.run_uuid and "
-                "t.key = 'dvc_exp_name' where t.value = ?", (failed[0],))}
-        assert statuses == {"FAILED"}
-    finally:
-        run(["dvc", "queue", "stop"], root, env, check=False)
-        run(["dvc", "checkout", "-f"], root, env)
+    good = {1.5e-4, 2.5e-4}
+    with params_restored(root, env):
+        try:
+            proc = run(["gan", "queue", "lr_d=1e30,1.5e-4,2.5e-4", "--jobs", "2", "--wait",
+                        "--poll-s", "2"], root, env, check=False)
+            assert proc.returncode == 1, proc.stderr  # --wait reports that one failed
+            rows = [line.split() for line in run(["dvc", "queue", "status"], root,
+                                                  env).stdout.splitlines()]
+            failed = [r[1] for r in rows if r and r[-1] == "Failed"]
+            assert len(failed) == 1
+            logs = run(["dvc", "queue", "logs", failed[0]], root, env, check=False)
+            assert "non-finite loss" in logs.stdout + logs.stderr
+            lr_of = {name: params["lr_d"] for name, params in exp_rows(root, env)
+                     if name and params.get("lr_d") in good}
+            assert sorted(lr_of.values()) == sorted(good)
+            with sqlite3.connect(root / "mlflow.db") as db:
+                rows = db.execute("select t.value, r.name, r.status from runs r join tags t on "
+                                  "t.run_uuid = r.run_uuid and t.key = 'dvc_exp_name'").fetchall()
+            for name in lr_of:  # every stage run of every finished experiment, in the one store
+                runs = sorted(run_name for exp, run_name, _ in rows if exp == name)
+                expected = [f"{r} ({name})" for r in (*(r.run_name for r in RUNS), "report")]
+                assert runs == sorted(expected), (name, runs)
+            assert all(status == "FINISHED" for exp, _, status in rows if exp in lr_of)
+            assert {status for exp, _, status in rows if exp == failed[0]} == {"FAILED"}
+            assert not list((root / ".dvc/tmp").rglob("mlflow.db"))
+            name, lr = next(iter(lr_of.items()))
+            run(["dvc", "exp", "apply", name], root, env)
+            for r in RUNS:  # every seed retrained: the rate its optimizer used, from the model file
+                extra = torch.load(root / r.model, weights_only=True)["extra"]
+                assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(lr)
+                assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
+        finally:
+            run(["dvc", "queue", "stop"], root, env, check=False)
 
 
 def test_bad_param_fails_before_work_and_leaves_no_output(workspace):
@@ -350,14 +340,18 @@ def test_killed_training_resumes_and_matches_uninterrupted_run(workspace):
 
 
 def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(workspace, tmp_path):
-    """`dvc exp run -S data.stack=3`: every variant trains on Stacked Fashion-MNIST; evaluation,
-    report, MLflow and `dvc exp show` carry the mode metrics; `gan score` takes 3 channels."""
+    """`dvc exp run -S data.stack=3` (one seed, and a changed rate): every variant trains on
+    Stacked Fashion-MNIST with the experiment's params; evaluation, report, MLflow and
+    `dvc exp show` carry the mode metrics; `gan score` takes 3 channels."""
     root, env = workspace
-    try:
-        run(["dvc", "exp", "run", "--name", "stacked", "-S", "data.stack=3"], root, env)
-        for r in RUNS:
+    with params_restored(root, env):
+        run(["dvc", "exp", "run", "--name", "stacked", "-S", "data.stack=3", "-S", "seeds=[0]",
+             "-S", "lr_d=1e-4"], root, env)
+        for r in (r for r in RUNS if r.seed == 0):
             extra = torch.load(root / r.model, weights_only=True)["extra"]
             assert extra["config"]["model"]["channels"] == 3
+            assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+            assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
             m = json.loads((root / r.metrics).read_text())
             assert m["n_modes"] == 1000 and m["mode_n_samples"] == 2000
             assert 1 <= m["modes_covered"] <= 1000 and 0 <= m["modes_kl"] <= np.log(1000) + 1e-9
@@ -376,7 +370,7 @@ def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(wo
         with sqlite3.connect(root / "mlflow.db") as db:
             (run_id,) = db.execute(
                 "select r.run_uuid from runs r join tags t on t.run_uuid = r.run_uuid "
-                "where r.name = 'dcgan seed1 (stacked)' and t.key = 'stack' and t.value = '3'"
+                "where r.name = 'dcgan seed0 (stacked)' and t.key = 'stack' and t.value = '3'"
             ).fetchone()
             steps = db.execute("select step from metrics where run_uuid=? and "
                                "key='modes_covered' order by step", (run_id,)).fetchall()
@@ -399,10 +393,6 @@ def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(wo
         bad = run(["gan", "score", str(tmp_path / "four.npy")], root, env, check=False)
         assert bad.returncode == 2 and "shape (5, 4, 28, 28)" in bad.stderr
         assert "Traceback" not in bad.stderr
-    finally:
-        run(["git", "checkout", "params.yaml"], root, env)
-        run(["dvc", "checkout", "-f"], root, env)
-
 
 
 def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
@@ -411,8 +401,7 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
     MLflow runs carry the remedy tags."""
     root, env = workspace
     only = ["dcgan", "hinge_sn", "pac2"]
-    lock = (root / "dvc.lock").read_text()  # untracked here; it will name the study's stages
-    try:
+    with params_restored(root, env):
         run(["gan", "remedies", "--stack", "3", *(a for v in only for a in ("--only", v)),
              *(a for v in only for a in ("-S", f"variants.{v}.width=8")), "-S", "seeds=[0]"],
             root, env)
@@ -435,7 +424,3 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
                 "select t.value from tags t join tags v on v.run_uuid = t.run_uuid where "
                 "v.key = 'variant' and v.value = 'pac2' and t.key = 'remedy.pack'").fetchall()
         assert tags and {v for (v,) in tags} == {"2"}
-    finally:
-        run(["git", "checkout", "params.yaml"], root, env)
-        (root / "dvc.lock").write_text(lock)
-        run(["dvc", "checkout", "-f"], root, env)

@@ -7,6 +7,7 @@ first); 10-class runs by classes covered, then KL over the classes."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from gan import CLASS_NAMES, class_slug
@@ -18,10 +19,15 @@ def rank_keys(stacked: bool) -> tuple[str, str]:
 
 
 def ranked(rows: dict[str, dict], stacked: bool) -> list[str]:
-    """Variant names (not the real data) best first."""
+    """Variant names (not the real data) best first; a variant missing a figure (not measured
+    in every seed) ranks after those that have it."""
     covered, kl = rank_keys(stacked)
-    names = [n for n in rows if n != "real data"]
-    return sorted(names, key=lambda n: (-mean_of(rows[n][covered]), mean_of(rows[n][kl])))
+
+    def key(name: str) -> tuple[float, float]:
+        row = rows[name]
+        return (-mean_of(row.get(covered, -math.inf)), mean_of(row.get(kl, math.inf)))
+
+    return sorted((n for n in rows if n != "real data"), key=key)
 
 
 def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool) -> list[str]:
@@ -59,7 +65,8 @@ def fid_kl_chart(rows: dict[str, dict], stacked: bool, path: Path) -> None:
     ax.set_ylabel("FID (classifier features)")
     ax.set_title("FID against KL to uniform per variant (mean ± std over seeds; lower left "
                  "is better)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # the real-data star, when it has both figures
+        ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
 

@@ -22,15 +22,19 @@ from gan.tracking import run_tags, start_run
 log = logging.getLogger(__name__)
 
 
+def evaluate_output(metrics_dir: Path, variant: str, seed: int, kind: str) -> Path:
+    """The evaluate stage's output KIND ("metrics" JSON or "coverage" CSV) of one run, which
+    must exist (paths as in gan.layout)."""
+    path = metrics_dir / getattr(RunPaths(variant, seed), kind).relative_to("metrics")
+    if not path.is_file():
+        raise PipelineError(f"{path}: not found; run `dvc repro evaluate@{variant}-{seed}`")
+    return path
+
+
 def load_runs(metrics_dir: Path, variant: str, seeds: list[int]) -> list[dict]:
-    """The evaluate stage's JSON of every seed of VARIANT (paths as in gan.layout)."""
-    runs = []
-    for seed in seeds:
-        path = metrics_dir / RunPaths(variant, seed).metrics.relative_to("metrics")
-        if not path.is_file():
-            raise PipelineError(f"{path}: not found; run `dvc repro evaluate@{variant}-{seed}`")
-        runs.append(json.loads(path.read_text()))
-    return runs
+    """The evaluate stage's JSON of every seed of VARIANT."""
+    return [json.loads(evaluate_output(metrics_dir, variant, seed, "metrics").read_text())
+            for seed in seeds]
 
 
 def mlflow_aggregates(variant: str, row: dict) -> dict[str, float]:
@@ -81,6 +85,8 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     min_share = p.eval.coverage_min_share
     for variant in p.variants:
         rows[variant] = aggregate(load_runs(metrics_dir, variant, p.seeds), min_share)
+    coverage = {v: {s: evaluate_output(metrics_dir, v, s, "coverage") for s in p.seeds}
+                for v in p.variants}
     md, png, csv_path = out_dir / "report.md", out_dir / "class_share.png", \
         out_dir / "class_share.csv"
     coverage_png, fid_kl_png, heatmap_png = (out_dir / f"{name}.png" for name in
@@ -92,8 +98,7 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     bar_chart(rows, min_share, png)
     coverage_chart(rows, coverage_png)
     fid_kl_chart(rows, stack > 1, fid_kl_png)
-    share_heatmap({v: {s: metrics_dir / RunPaths(v, s).coverage.relative_to("metrics")
-                       for s in p.seeds} for v in p.variants}, heatmap_png)
+    share_heatmap(coverage, heatmap_png)
     log.info("report over seeds %s: %s", p.seeds, md)
     tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)), "stack": str(stack)}
     with start_run(p.mlflow.experiment, "report", tags,
