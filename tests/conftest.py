@@ -43,3 +43,13 @@ def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> Path
     with gzip.open(path, "wb") as fh:
         fh.write(header + array.astype(np.uint8).tobytes())
     return path
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory, small_splits) -> Path:
+    """The small splits as a prepared-data file, as the prepare stage writes it."""
+    from gan.data import save_prepared
+
+    path = tmp_path_factory.mktemp("data") / "prepared.pt"
+    save_prepared(small_splits, path)
+    return path

@@ -6,70 +6,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from PIL import Image
 
-from gan.data import save_prepared
 from tests.conftest import REPO
+from tests.train_runs import EPOCHS, kill_after_epoch, train_cmd, write_params
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA GPU"))]
-EPOCHS = 12
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory, small_splits) -> Path:
-    path = tmp_path_factory.mktemp("data") / "prepared.pt"
-    save_prepared(small_splits, path)
-    return path
-
-
-def write_params(tmp_path: Path, device: str) -> Path:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params |= {"device": device, "epochs": EPOCHS, "batch_size": 64}
-    params["variants"]["dcgan"]["width"] = 16
-    params["eval"]["eval_every"] = 5
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
-
-
-def train_cmd(data: Path, out: Path, params: Path) -> list[str]:
-    return [sys.executable, "-m", "gan.cli", "train", "dcgan", "--data", str(data),
-            "--out", str(out / "dcgan.pt"), "--state-dir", str(out / "state"),
-            "--snapshot-dir", str(out / "snapshots"), "--metrics-csv", str(out / "dcgan.csv"),
-            "--params", str(params), "--no-track"]
-
-
-def kill_after_epoch(cmd: list[str], last: Path, epoch: int, cwd: Path = REPO,
-                     env: dict | None = None) -> int:
-    """Start training, SIGKILL it once its checkpoint holds `epoch` or more; the epoch reached.
-    `last` may be a glob pattern (the first match is read)."""
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    reached, deadline = 0, time.time() + 300
-    try:
-        while proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-            try:
-                found = next(Path(last.anchor).glob(str(last.relative_to(last.anchor))))
-                reached = torch.load(found, weights_only=True)["extra"]["epoch"]
-            except Exception:  # not written yet, or being replaced
-                continue
-            if reached >= epoch:
-                break
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return reached
 
 
 def generator(path: Path) -> dict[str, torch.Tensor]:

@@ -3,55 +3,22 @@ tracking server (`make mlflow-server`) and share them through a git remote and a
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
-
 import mlflow
 import pytest
 
 from gan.layout import RunPaths
-from tests.conftest import REPO
+from tests.mlflow_server import mlflow_server
 from tests.pipeline_copy import SMALL, copy_repo, merge, pipeline_env, run
 
 pytestmark = pytest.mark.slow
 
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, mirror_dir):
     """`make mlflow-server` on a free local port, with its store under tmp_path."""
-    port = free_port()
-    env = pipeline_env(mirror_dir)
-    proc = subprocess.Popen(
-        ["make", "-C", str(REPO), "mlflow-server", f"MLFLOW_PORT={port}",
-         f"MLFLOW_BACKEND=sqlite:///{tmp_path / 'server.db'}",
-         f"MLFLOW_ARTIFACTS={tmp_path / 'server-artifacts'}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                pytest.fail("mlflow server did not start")
-            time.sleep(1)
-    yield uri
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    with mlflow_server(tmp_path, pipeline_env(mirror_dir)) as uri:
+        yield uri
 
 
 def test_two_machines_one_tracking_server_shared_experiments(tmp_path, mirror_dir, server):

@@ -11,3 +11,8 @@ class MissingInputError(PipelineError, FileNotFoundError):
 
 class BadInputError(PipelineError, ValueError):
     """A stage's input file exists but is not what the stage expects."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (Slurm's time limit, `kill`), raised in the main thread by the handler that
+    `gan.runtime` installs, so that open runs and files unwind as for Ctrl-C."""

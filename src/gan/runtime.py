@@ -9,6 +9,7 @@ import functools
 import logging
 import os
 import random
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from gan.config import ConfigError, Params
-from gan.errors import PipelineError
+from gan.errors import PipelineError, Terminated
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +83,31 @@ def configure_logging() -> None:
     )
 
 
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM raises Terminated in the main thread (call it there)."""
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def user_errors_as_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap an entry function so a PipelineError prints its message and exits 2, no traceback."""
+    """Wrap an entry function so a PipelineError prints its message and exits 2, and SIGINT
+    or SIGTERM (raised as Terminated) one line and 130 or 143; no
+    traceback for any of them."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        raise_on_sigterm()
         try:
             return fn(*args, **kwargs)
         except PipelineError as exc:
             log.error("%s", exc)
             raise SystemExit(2) from exc
+        except (KeyboardInterrupt, Terminated) as exc:
+            signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            log.error("stopped by %s; an open MLflow run is marked KILLED", signum.name)
+            raise SystemExit(128 + signum) from None
 
     return wrapper
 

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from gan.mlflow_store import prepare_store, project_root, retry_locked, tracking_uri
+from gan.run_status import Heartbeat, ending_run, reporting_lost_store
+from gan.store_check import check_store
 
 
 class Tracker(Protocol):
@@ -44,26 +46,31 @@ class NullTracker:
 
 
 class MlflowTracker:
-    """Logs to the active MLflow run."""
+    """Logs to the active MLflow run; a store that stops answering (after MLflow's own
+    retries) raises TrackingUnavailable."""
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    def __init__(self, run_id: str, uri: str) -> None:
+        self.run_id, self.uri = run_id, uri
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         import mlflow
 
-        retry_locked(lambda: mlflow.log_params({k: _param_value(v) for k, v in params.items()}))
+        with reporting_lost_store(self.uri):
+            retry_locked(lambda: mlflow.log_params({k: _param_value(v)
+                                                    for k, v in params.items()}))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         import mlflow
 
-        retry_locked(lambda: mlflow.log_metrics({k: float(v) for k, v in metrics.items()},
-                                                step=step))
+        with reporting_lost_store(self.uri):
+            retry_locked(lambda: mlflow.log_metrics({k: float(v) for k, v in metrics.items()},
+                                                    step=step))
 
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
         import mlflow
 
-        retry_locked(lambda: mlflow.log_artifact(str(path), artifact_path=artifact_path))
+        with reporting_lost_store(self.uri):
+            retry_locked(lambda: mlflow.log_artifact(str(path), artifact_path=artifact_path))
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -95,14 +102,22 @@ def display_name(base: str) -> str:
     return f"{base} ({exp})" if exp else base
 
 
+def check_tracking(enabled: bool = True, root: Path | None = None) -> None:
+    """A stage's first step: stop with one line if its store cannot take runs (nothing is
+    written before; see gan.store_check)."""
+    if enabled:
+        check_store(tracking_uri((root or project_root()).resolve()))
+
+
 @contextmanager
 def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
               root: Path | None = None, enabled: bool = True,
               run_id: str | None = None) -> Iterator[Tracker]:
-    """Open an MLflow run (marked FAILED if the body raises) and yield a tracker for it.
+    """Open an MLflow run and yield a tracker for it; the run ends FINISHED, FAILED (the body
+    raised) or KILLED (SIGINT, SIGTERM), and beats a `heartbeat` tag while it is open.
 
     A new run is named `display_name(run_name)`. `run_id` reopens an existing run (a resumed
-    training, a later stage of the same training run).
+    training, a later stage of the same training run), whatever its status was.
     With `enabled=False` nothing is written and a NullTracker is yielded.
     """
     if not enabled:
@@ -113,17 +128,18 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
     root = (root or project_root()).resolve()
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
-    # Artifacts beside the store, not in whatever directory the first run happened in.
-    prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
-    mlflow.set_experiment(experiment)
-    if run_id is not None:
-        with retry_locked(lambda: mlflow.start_run(run_id=run_id)) as run:
+    with reporting_lost_store(uri):
+        # Artifacts beside the store, not in whatever directory the first run happened in.
+        prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
+        mlflow.set_experiment(experiment)
+        if run_id is not None:
+            run = retry_locked(lambda: mlflow.start_run(run_id=run_id))
             retry_locked(lambda: mlflow.set_tags(dict(tags)))
-            yield MlflowTracker(run.info.run_id)
-        return
-    with retry_locked(lambda: mlflow.start_run(run_name=display_name(run_name),
-                                               tags=dict(tags))) as run:
-        yield MlflowTracker(run.info.run_id)
+        else:
+            run = retry_locked(lambda: mlflow.start_run(run_name=display_name(run_name),
+                                                        tags=dict(tags)))
+    with ending_run(uri), Heartbeat(uri, run.info.run_id):
+        yield MlflowTracker(run.info.run_id, uri)
 
 
 def _git_commit() -> str:

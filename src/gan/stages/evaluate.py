@@ -22,7 +22,7 @@ from gan.layout import RunPaths
 from gan.progress import Progress
 from gan.runtime import device_for
 from gan.scoring import Reference, embed, load_classifier, mlflow_metrics, score
-from gan.tracking import start_run
+from gan.tracking import check_tracking, start_run
 from gan.train_files import load_trained, snapshots
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     metrics/coverage/VARIANT/seedSEED.csv. Both go to the run's MLflow run, the snapshots as
     step metrics at their epochs. Samples are drawn with the run's seed.
     """
+    check_tracking(track)
     p = load_params(params)
     paths = RunPaths.of(p, variant, seed)
     model = model or paths.model

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 from gan.config import ConfigError
+from gan.tracking import check_tracking
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
     Follow with `dvc queue status` and the MLflow UI; `--wait` returns when all have ended
     (exit 1 if any failed). Each queued run logs to the repository's one MLflow store.
     """
+    check_tracking()  # before queueing: every experiment would log there
     points = grid_points(grid)
     for point in points:
         dvc("exp", "run", "--queue", *itertools.chain.from_iterable(("-S", s) for s in point))

@@ -15,6 +15,7 @@ import typer
 from gan.config import ConfigError, load_params
 from gan.errors import PipelineError
 from gan.remedies import study_overrides
+from gan.tracking import check_tracking
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def run(stack: Annotated[list[int], STACKS] = [1, 3],  # noqa: B006 (typer reads
     `remedy` tags."""
     if not stack or any(k not in (1, 2, 3) for k in stack):
         raise ConfigError(f"--stack takes 1 (10 classes), 2 or 3 (stacked), got {stack}")
+    check_tracking()  # before the first experiment: all of them log there
     stamp = int(time.time())
     for k in stack:
         args = experiment_args(k, params, set_, f"remedies-stack{k}-{stamp}", only)

@@ -17,7 +17,7 @@ from gan.errors import PipelineError
 from gan.layout import RunPaths
 from gan.ranking import fid_kl_chart, ranking_table, share_heatmap
 from gan.remedies import remedy_tags
-from gan.tracking import run_tags, start_run
+from gan.tracking import check_tracking, run_tags, start_run
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
         params: Path = Path("params.yaml"), track: bool = True) -> None:
     """Compare every variant in params.yaml over its `seeds`: METRICS_DIR/eval/VARIANT/seedK.json
     aggregated to mean ± std, against the real-data reference."""
+    check_tracking(track)
     p = load_params(params)
     reference_path = metrics_dir / "reference.json"
     if not reference_path.is_file():

@@ -12,7 +12,7 @@ from gan.generate import fixed_noise, render
 from gan.layout import RunPaths
 from gan.pictures import grid_image, save_animation, save_png
 from gan.runtime import device_for
-from gan.tracking import start_run
+from gan.tracking import check_tracking, start_run
 from gan.train_files import load_trained
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
 
     Paths default to data/models/VARIANT/seedSEED.pt and data/samples/VARIANT/seedSEED/.
     """
+    check_tracking(track)
     p = load_params(params)
     paths = RunPaths.of(p, variant, seed)
     model = model or paths.model

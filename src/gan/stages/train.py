@@ -23,7 +23,8 @@ from gan.layout import RunPaths
 from gan.progress import Progress
 from gan.remedies import remedy_tags
 from gan.runtime import device_for
-from gan.tracking import flatten, run_tags, start_run
+from gan.store_check import TrackingUnavailable
+from gan.tracking import check_tracking, flatten, run_tags, start_run
 from gan.train_files import (
     fingerprint,
     load_state,
@@ -66,6 +67,7 @@ def run(variant: str, seed: int | None = None,
     data/models/VARIANT/seedSEED.pt, data/checkpoints/VARIANT/seedSEED,
     data/snapshots/VARIANT/seedSEED and metrics/train/VARIANT/seedSEED.csv.
     """
+    check_tracking(track)
     p = load_params(params)
     paths = RunPaths.of(p, variant, seed)
     out = out or paths.model
@@ -110,11 +112,18 @@ def run(variant: str, seed: int | None = None,
                 add_frame(st, render(sampler, z_fixed, labels_fixed))
             if snapshot_due(st.epoch, cfg.epochs, p.eval.eval_every):
                 save_snapshot(snapshot_dir, st, cfg)
+            try:  # before the checkpoint: a lost store costs this epoch, never a logged point
+                tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]},
+                                    step=st.epoch)
+            except TrackingUnavailable as exc:
+                raise TrackingUnavailable(
+                    f"{exc}; training stopped before checkpointing epoch {st.epoch}: rerun the "
+                    f"stage when the store answers and it resumes after epoch {st.epoch - 1} "
+                    "into the same MLflow run") from exc
             save_state(last, st, cfg, run_key)  # after the snapshot: a resume never misses one
             if mirror is not None:
                 save_mirror(mirror, last, snapshot_dir)
             write_text(metrics_csv, history_csv(st.history))
-            tracker.log_metrics(row | {"lr_d": st.opt_d.param_groups[0]["lr"]}, step=st.epoch)
             progress.advance(st.epoch, row)
 
         log.info("training %s (%s) on %d %simages, device %s, from epoch %d", paths.run_name,

@@ -13,7 +13,7 @@ from gan.classify import evaluate, train_classifier
 from gan.config import load_params
 from gan.data import load_prepared
 from gan.runtime import device_for
-from gan.tracking import flatten, run_tags, start_run
+from gan.tracking import check_tracking, flatten, run_tags, start_run
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
         metrics_out: Path = Path("metrics/classifier.json"),
         params: Path = Path("params.yaml"), track: bool = True) -> None:
     """Train the classifier, select on validation, report test accuracy (overall and per class)."""
+    check_tracking(track)
     cfg = load_params(params)
     device = device_for(cfg)
     splits = load_prepared(data)

@@ -1,0 +1,174 @@
+"""No run left RUNNING, and a store that fails, fails fast: how a stage's MLflow run ends
+(FINISHED, FAILED, KILLED), the stale-run sweep, and both broken stores, on real stores."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+
+import mlflow
+import pytest
+import torch
+
+from gan.errors import Terminated
+from gan.stages import runs
+from gan.tracking import start_run
+from tests.conftest import REPO
+from tests.mlflow_server import free_port, mlflow_server
+from tests.train_runs import EPOCHS, kill_after_epoch, train_cmd, write_params
+
+
+def store_env(uri: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return env | {"MLFLOW_TRACKING_URI": uri, "GAN_LOG_LEVEL": "INFO"}
+
+
+def only_run(uri: str):
+    client = mlflow.MlflowClient(uri)
+    (found,) = client.search_runs([client.get_experiment_by_name("fashion-gan").experiment_id])
+    return client, found
+
+
+@pytest.mark.parametrize("raised, status", [(None, "FINISHED"), (ValueError, "FAILED"),
+                                            (KeyboardInterrupt, "KILLED"),
+                                            (Terminated, "KILLED")])
+def test_a_run_ends_with_the_status_of_what_ended_it(tmp_path, monkeypatch, raised, status):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    try:
+        with start_run("fashion-gan", "r", {}) as tracker:
+            tracker.log_metrics({"x": 1.0}, step=1)
+            if raised:
+                raise raised("stop")
+    except (Exception, KeyboardInterrupt, Terminated) as exc:
+        assert type(exc) is raised
+    client, found = only_run(uri)
+    assert found.info.status == status
+    assert datetime.fromisoformat(found.data.tags["heartbeat"]) > datetime.now(UTC) - \
+        timedelta(minutes=1)
+
+
+def test_sigterm_marks_the_training_run_killed_and_a_resume_finishes_it(tmp_path, prepared):
+    """What Slurm sends at a time limit: the stage exits 143 with one line, its MLflow run is
+    KILLED, nothing half-written; the rerun resumes into the same run and ends it FINISHED."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params, out = write_params(tmp_path, "cpu"), tmp_path / "out"
+    cmd, env = train_cmd(prepared, out, params, track=True), store_env(uri)
+    reached = kill_after_epoch(cmd, out / "state/last.pt", 2, env=env, sig=signal.SIGTERM,
+                               stderr=tmp_path / "stderr.txt")
+    assert 2 <= reached < EPOCHS, "training finished before it could be stopped"
+    assert kill_after_epoch.returncode == 128 + signal.SIGTERM
+    err = (tmp_path / "stderr.txt").read_text()
+    assert "stopped by SIGTERM; an open MLflow run is marked KILLED" in err
+    assert "Traceback" not in err
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    client, killed = only_run(uri)
+    assert killed.info.status == "KILLED"
+    resumed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    client, finished = only_run(uri)
+    assert finished.info.run_id == killed.info.run_id and finished.info.status == "FINISHED"
+    steps = [m.step for m in client.get_metric_history(finished.info.run_id, "g_loss")]
+    assert sorted(steps) == list(range(1, EPOCHS + 1))
+
+
+def test_stale_runs_are_listed_and_marked_killed(tmp_path, monkeypatch, capsys):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    client = mlflow.MlflowClient(uri)
+    exp = client.create_experiment("fashion-gan")
+    now = datetime.now(UTC)
+    old, fresh = (now - timedelta(hours=2)).isoformat(), (now - timedelta(minutes=1)).isoformat()
+    start_ms = int((now - timedelta(hours=3)).timestamp() * 1000)
+    made = {}
+    for name, beat, status in (("dead", old, None), ("alive", fresh, None),
+                               ("done", old, "FINISHED"), ("never beat", None, None)):
+        r = client.create_run(exp, run_name=name, start_time=start_ms)
+        if beat:
+            client.set_tag(r.info.run_id, "heartbeat", beat)
+        if status:
+            client.set_terminated(r.info.run_id, status)
+        made[name] = r.info.run_id
+    params = REPO / "params.yaml"
+    runs.run("30m", params=params)
+    listed = capsys.readouterr().out
+    assert "2 RUNNING run(s)" in listed
+    assert made["dead"] in listed and made["never beat"] in listed
+    assert made["alive"] not in listed and made["done"] not in listed
+    assert client.get_run(made["dead"]).info.status == "RUNNING"  # listing changes nothing
+    runs.run("30m", mark_killed=True, params=params)
+    status = {n: client.get_run(i).info.status for n, i in made.items()}
+    assert status == {"dead": "KILLED", "never beat": "KILLED", "alive": "RUNNING",
+                      "done": "FINISHED"}
+    runs.run("30m", params=params)
+    assert "0 RUNNING run(s)" in capsys.readouterr().out
+
+
+def run_train(tmp_path, prepared, uri: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    params, out = write_params(tmp_path, "cpu"), tmp_path / "out"
+    return subprocess.run(train_cmd(prepared, out, params, track=True), cwd=REPO,
+                          env=store_env(uri), capture_output=True, text=True, timeout=timeout)
+
+
+def test_no_server_at_the_uri_stops_the_stage_before_any_work(tmp_path, prepared):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = run_train(tmp_path, prepared, uri)
+    assert proc.returncode == 2
+    (line,) = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln]
+    assert f"tracking store {uri}: no MLflow tracking server answers there" in line
+    assert "make mlflow-server" in line and "--no-track" in line
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_store_file_that_is_not_a_database_stops_the_stage(tmp_path, prepared):
+    db = tmp_path / "notes.db"
+    db.write_text("these are my notes, not a database\n" * 100)
+    proc = run_train(tmp_path, prepared, f"sqlite:///{db}")
+    assert proc.returncode == 2
+    assert f"{db} is not an SQLite database (file is not a database)" in proc.stderr
+    assert "move the file aside" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+    assert db.read_text().startswith("these are my notes")  # untouched
+
+
+@pytest.mark.slow
+def test_a_server_lost_mid_run_keeps_the_training_and_the_rerun_completes_the_run(
+        tmp_path, prepared):
+    """The server dies after epoch 2 is logged: the stage stops at the next epoch with one line
+    (what is kept, what to do), its checkpoint one epoch behind; with the server back, the rerun
+    resumes there into the same MLflow run, which ends FINISHED with every epoch logged once."""
+    params, out, port = write_params(tmp_path, "cpu"), tmp_path / "out", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    with mlflow_server(tmp_path, env, port) as uri:
+        cmd = train_cmd(prepared, out, params, track=True)
+        # Few retries: the test's server does not come back by itself.
+        run_env = store_env(uri) | {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                                    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+        proc = subprocess.Popen(cmd, cwd=REPO, env=run_env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            csv = out / "dcgan.csv"  # written after the epoch's metrics are logged
+            if csv.is_file() and len(csv.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+    err = proc.communicate(timeout=120)[1]  # the server is gone now
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    (line,) = [ln for ln in err.splitlines() if "training stopped before checkpointing" in ln]
+    lost = int(line.split("checkpointing epoch ")[1].split(":")[0])
+    assert 3 <= lost < EPOCHS and f"resumes after epoch {lost - 1}" in line and uri in line
+    assert torch.load(out / "state/last.pt", weights_only=True)["extra"]["epoch"] == lost - 1
+    with mlflow_server(tmp_path, env, port) as uri:
+        rerun = subprocess.run(cmd, cwd=REPO, env=store_env(uri), capture_output=True,
+                               text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"resuming after epoch {lost - 1} of {EPOCHS}" in rerun.stderr
+        client, finished = only_run(uri)
+        assert finished.info.status == "FINISHED"
+        steps = [m.step for m in client.get_metric_history(finished.info.run_id, "g_loss")]
+        assert sorted(steps) == list(range(1, EPOCHS + 1))
