@@ -147,16 +147,28 @@ def test_mlflow_has_one_run_per_variant_and_seed_with_curves_and_images(workspac
     with sqlite3.connect(root / "mlflow.db") as db:
         runs = dict(db.execute("select name, run_uuid from runs "
                                "where name not in ('classifier', 'report')"))
-        assert sorted(runs) == sorted(r.run_name for r in RUNS)  # "cgan seed1", ...
-        cgan = runs["cgan seed1"]
+        # "cgan seed1" (training) and its child "cgan seed1 evaluation", ...
+        assert sorted(runs) == sorted(n for r in RUNS for n in (r.run_name,
+                                                                f"{r.run_name} evaluation"))
+        cgan, cgan_eval = runs["cgan seed1"], runs["cgan seed1 evaluation"]
+        parent = dict(db.execute("select value, run_uuid from tags where "
+                                 "key='mlflow.parentRunId'"))
+        assert parent[cgan] == cgan_eval
         steps = db.execute("select step from metrics where run_uuid=? and key='g_loss' "
                            "order by step", (cgan,)).fetchall()
         tags = dict(db.execute("select key, value from tags where run_uuid=?", (cgan,)))
+        eval_tags = dict(db.execute("select key, value from tags where run_uuid=?",
+                                    (cgan_eval,)))
         params = dict(db.execute("select key, value from params where run_uuid=?", (cgan,)))
-        shares = db.execute("select step from metrics where run_uuid=? and "
-                            "key='class_share/5_sandal' order by step", (runs["dcgan seed0"],))
+        shares = db.execute("select step from metrics where run_uuid=? and key="
+                            "'class_share/5_sandal' order by step",
+                            (runs["dcgan seed0 evaluation"],))
         final = dict(db.execute("select key, value from metrics where run_uuid=? and "
-                                "key like 'eval/%'", (cgan,)))
+                                "key like 'eval/%'", (cgan_eval,)))
+        (train_end,) = db.execute("select end_time from runs where run_uuid=?",
+                                  (cgan,)).fetchone()
+        (eval_start,) = db.execute("select start_time from runs where run_uuid=?",
+                                   (cgan_eval,)).fetchone()
         (report,) = db.execute("select run_uuid from runs where name='report'").fetchone()
         aggregates = dict(db.execute("select key, value from metrics where run_uuid=?",
                                      (report,)))
@@ -164,6 +176,8 @@ def test_mlflow_has_one_run_per_variant_and_seed_with_curves_and_images(workspac
     assert [s for (s,) in shares] == [1, 2]  # in-training coverage, one point per epoch
     assert {"eval/fid", "eval/classes_covered", "eval/label_accuracy"} <= set(final)
     assert tags["variant"] == "cgan" and tags["seed"] == "1" and tags["architecture"] == "dcgan"
+    assert eval_tags["variant"] == "cgan" and eval_tags["stage"] == "evaluate"
+    assert train_end <= eval_start  # the training run's Duration is the training's
     assert params["variant"] == "cgan" and params["seed"] == "1"
     fids = [json.loads((root / RunPaths("cgan", s).metrics).read_text())["fid"] for s in SEEDS]
     assert aggregates["cgan/fid_mean"] == pytest.approx(np.mean(fids))
@@ -172,6 +186,35 @@ def test_mlflow_has_one_run_per_variant_and_seed_with_curves_and_images(workspac
     artifacts = root / "mlartifacts"
     for name in ("grid.png", "training.gif"):
         assert (artifacts / cgan / "artifacts/samples" / name).is_file()
+
+
+def mlflow_runs(root: Path, name_like: str) -> list[tuple]:
+    """(run id, name, start, end, lifecycle) of the runs whose name is LIKE the pattern."""
+    with sqlite3.connect(root / "mlflow.db") as db:
+        return db.execute("select run_uuid, name, start_time, end_time, lifecycle_stage from "
+                          "runs where name like ? order by start_time", (name_like,)).fetchall()
+
+
+def test_scoring_again_replaces_the_evaluation_and_keeps_the_training_duration(workspace):
+    """`gan evaluate` after a metric fix, `gan sample` again: one live evaluation run per
+    training run, each snapshot step logged once; the training run's end time untouched."""
+    root, env = workspace
+    (train,) = mlflow_runs(root, "dcgan seed0")
+    (first,) = mlflow_runs(root, "dcgan seed0 evaluation")
+    try:
+        run(["gan", "evaluate", "dcgan", "--seed", "0", "--quiet"], root, env)
+        run(["gan", "sample", "dcgan", "--seed", "0"], root, env)
+        evaluations = mlflow_runs(root, "dcgan seed0 evaluation")
+        assert [r[4] for r in evaluations] == ["deleted", "active"]
+        assert evaluations[0][0] == first[0]
+        with sqlite3.connect(root / "mlflow.db") as db:
+            steps = db.execute("select step from metrics where run_uuid=? and "
+                               "key='fid_snapshot' order by step",
+                               (evaluations[1][0],)).fetchall()
+        assert [s for (s,) in steps] == [1, 2]
+        assert mlflow_runs(root, "dcgan seed0") == [train]  # end time as training left it
+    finally:
+        run(["dvc", "checkout", "-f"], root, env)
 
 
 def test_mlflow_run_has_params_and_epoch_metrics(workspace):
@@ -227,11 +270,11 @@ def test_queued_experiments_run_in_parallel_into_one_store_and_a_failure_stops_n
     reachable); the other two finish, every stage run of them in the one store, and each
     trained with its own rate (read back from the model files after `dvc exp apply`)."""
     root, env = workspace
-    good = {1.5e-4, 2.5e-4}
+    good, seed0 = {1.5e-4, 2.5e-4}, [r for r in RUNS if r.seed == 0]  # one seed: shorter
     with params_restored(root, env):
         try:
-            proc = run(["gan", "queue", "lr_d=1e30,1.5e-4,2.5e-4", "--jobs", "2", "--wait",
-                        "--poll-s", "2"], root, env, check=False)
+            proc = run(["gan", "queue", "lr_d=1e30,1.5e-4,2.5e-4", "seeds=[0]", "--jobs", "2",
+                        "--wait", "--poll-s", "2"], root, env, check=False)
             assert proc.returncode == 1, proc.stderr  # --wait reports that one failed
             rows = [line.split() for line in run(["dvc", "queue", "status"], root,
                                                   env).stdout.splitlines()]
@@ -247,14 +290,16 @@ def test_queued_experiments_run_in_parallel_into_one_store_and_a_failure_stops_n
                                   "t.run_uuid = r.run_uuid and t.key = 'dvc_exp_name'").fetchall()
             for name in lr_of:  # every stage run of every finished experiment, in the one store
                 runs = sorted(run_name for exp, run_name, _ in rows if exp == name)
-                expected = [f"{r} ({name})" for r in (*(r.run_name for r in RUNS), "report")]
+                stage_runs = (*(n for r in seed0 for n in (r.run_name, f"{r.run_name} evaluation")),
+                              "report")
+                expected = [f"{r} ({name})" for r in stage_runs]
                 assert runs == sorted(expected), (name, runs)
             assert all(status == "FINISHED" for exp, _, status in rows if exp in lr_of)
             assert {status for exp, _, status in rows if exp == failed[0]} == {"FAILED"}
             assert not list((root / ".dvc/tmp").rglob("mlflow.db"))
             name, lr = next(iter(lr_of.items()))
             run(["dvc", "exp", "apply", name], root, env)
-            for r in RUNS:  # every seed retrained: the rate its optimizer used, from the model file
+            for r in seed0:  # retrained: the rate its optimizer used, from the model file
                 extra = torch.load(root / r.model, weights_only=True)["extra"]
                 assert extra["opt_d"]["param_groups"][0]["lr"] == pytest.approx(lr)
                 assert extra["opt_g"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
@@ -370,7 +415,8 @@ def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(wo
         with sqlite3.connect(root / "mlflow.db") as db:
             (run_id,) = db.execute(
                 "select r.run_uuid from runs r join tags t on t.run_uuid = r.run_uuid "
-                "where r.name = 'dcgan seed0 (stacked)' and t.key = 'stack' and t.value = '3'"
+                "where r.name = 'dcgan seed0 evaluation (stacked)' and t.key = 'stack' "
+                "and t.value = '3'"
             ).fetchone()
             steps = db.execute("select step from metrics where run_uuid=? and "
                                "key='modes_covered' order by step", (run_id,)).fetchall()

@@ -16,7 +16,8 @@ from gan.losses import LOSSES, get_loss
 from gan.models.d_options import WEIGHT_LAYERS, MinibatchStd, pack
 from gan.models.gan_nets import GanArch, build_gan
 from gan.penalties import get_penalty
-from gan.remedies import STUDY, remedy_tags, study_overrides
+from gan.remedies import STUDY, study_overrides
+from gan.remedy_tags import remedy_tags
 from gan.stages.remedies import experiment_args
 from gan.train_files import load_state, save_state
 from gan.train_state import check_remedies, init_state, train_config

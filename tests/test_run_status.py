@@ -15,7 +15,7 @@ import torch
 
 from gan.errors import Terminated
 from gan.stages import runs
-from gan.tracking import start_run
+from gan.tracking import run_tags, start_run
 from tests.conftest import REPO
 from tests.mlflow_server import free_port, mlflow_server
 from tests.train_runs import EPOCHS, kill_after_epoch, train_cmd, write_params
@@ -172,3 +172,31 @@ def test_a_server_lost_mid_run_keeps_the_training_and_the_rerun_completes_the_ru
         assert finished.info.status == "FINISHED"
         steps = [m.step for m in client.get_metric_history(finished.info.run_id, "g_loss")]
         assert sorted(steps) == list(range(1, EPOCHS + 1))
+
+
+def test_a_child_run_replaces_its_earlier_sibling_and_a_reopened_run_keeps_its_end(
+        tmp_path, monkeypatch):
+    """What `evaluate` and `sample` do to a finished training run: a second evaluation child
+    deletes the first (not another DVC experiment's), adding artifacts keeps the end time."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    with start_run("fashion-gan", "t", {"stage": "train"}) as train:
+        pass
+    client = mlflow.MlflowClient(uri)
+    ended = client.get_run(train.run_id).info.end_time
+    children = []
+    for exp in (None, None, "other-exp"):
+        if exp:
+            monkeypatch.setenv("DVC_EXP_NAME", exp)
+        with start_run("fashion-gan", "t evaluation", run_tags("evaluate"),
+                       parent_run_id=train.run_id) as ev:
+            ev.log_metrics({"fid_snapshot": 1.0}, step=1)
+        children.append(ev.run_id)
+    life = {c: client.get_run(c).info.lifecycle_stage for c in children}
+    assert [life[c] for c in children] == ["deleted", "active", "active"]
+    time.sleep(0.01)
+    with start_run("fashion-gan", "t", {}, run_id=train.run_id, keep_end_time=True) as again:
+        again.log_metrics({"late": 1.0})
+    info = client.get_run(train.run_id).info
+    assert info.status == "FINISHED" and info.end_time == ended

@@ -1,7 +1,7 @@
 """The remedies for mode collapse as variants, and the study that ranks them.
 
 A remedy is a set of variant fields (gan.config.VariantConfig) changed from the dcgan base;
-`remedy_tags` names them for MLflow and the report. STUDY is the study's variants: the base,
+`gan.remedy_tags` names them for MLflow and the report. STUDY is the study's variants: the base,
 one per remedy and the combinations the literature recommends. `study_overrides` turns it into
 the `dvc exp run -S` overrides that replace params.yaml's variants with the study's.
 """
@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gan.config import ConfigError, Params, VariantConfig
-
-# The fields a remedy changes (the architecture and width stay the base's).
-REMEDY_FIELDS = ("loss", "d_norm", "g_spectral", "penalty", "penalty_weight", "n_critic",
-                 "pack", "mbstd_group", "augment", "beta1", "beta2", "lr_d", "lr_g")
+from gan.config import ConfigError, Params
 
 DIFFAUGMENT = ["brightness", "contrast", "translation", "cutout"]
 
@@ -40,24 +36,6 @@ STUDY: dict[str, dict[str, Any]] = {
     "hinge_sn_pac2": {"loss": "hinge", "d_norm": "spectral", "beta1": 0.0, "beta2": 0.9,
                       "pack": 2},
 }
-
-
-def remedy_tags(v: VariantConfig) -> dict[str, str]:
-    """MLflow tags of a variant: `remedy` (its changes from the base, e.g.
-    "loss=hinge d_norm=spectral", or "base") and `remedy.<field>` for every remedy field, so
-    the runs table groups and filters by any one of them."""
-    base = VariantConfig(arch=v.arch, conditional=v.conditional, projection=v.projection,
-                         width=v.width)
-    changed = [f"{k}={_text(getattr(v, k))}" for k in REMEDY_FIELDS
-               if getattr(v, k) != getattr(base, k)]
-    return {"remedy": " ".join(changed) or "base"} | {
-        f"remedy.{k}": _text(getattr(v, k)) for k in REMEDY_FIELDS}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(map(str, value)) or "none"
-    return "default" if value is None else str(value)
 
 
 def _yaml_value(value: Any) -> str:

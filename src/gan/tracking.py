@@ -111,13 +111,18 @@ def check_tracking(enabled: bool = True, root: Path | None = None) -> None:
 
 @contextmanager
 def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
-              root: Path | None = None, enabled: bool = True,
-              run_id: str | None = None) -> Iterator[Tracker]:
+              root: Path | None = None, enabled: bool = True, run_id: str | None = None,
+              parent_run_id: str | None = None, keep_end_time: bool = False
+              ) -> Iterator[Tracker]:
     """Open an MLflow run and yield a tracker for it; the run ends FINISHED, FAILED (the body
     raised) or KILLED (SIGINT, SIGTERM), and beats a `heartbeat` tag while it is open.
 
     A new run is named `display_name(run_name)`. `run_id` reopens an existing run (a resumed
-    training, a later stage of the same training run), whatever its status was.
+    training), whatever its status was; with `keep_end_time` a FINISHED run reopened to add
+    artifacts keeps its end time, so its Duration stays that of the stage that made it.
+    `parent_run_id` makes the new run a child of that run (nested in the MLflow UI); when it
+    succeeds, it replaces (deletes) the parent's earlier children of the same `stage` tag and
+    DVC experiment, so running a stage again does not duplicate its metrics.
     With `enabled=False` nothing is written and a NullTracker is yielded.
     """
     if not enabled:
@@ -128,18 +133,38 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
     root = (root or project_root()).resolve()
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri)
     with reporting_lost_store(uri):
         # Artifacts beside the store, not in whatever directory the first run happened in.
         prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
         mlflow.set_experiment(experiment)
         if run_id is not None:
+            before = retry_locked(lambda: client.get_run(run_id)).info
             run = retry_locked(lambda: mlflow.start_run(run_id=run_id))
             retry_locked(lambda: mlflow.set_tags(dict(tags)))
         else:
+            child = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
             run = retry_locked(lambda: mlflow.start_run(run_name=display_name(run_name),
-                                                        tags=dict(tags)))
+                                                        tags=dict(tags) | child))
     with ending_run(uri), Heartbeat(uri, run.info.run_id):
         yield MlflowTracker(run.info.run_id, uri)
+    with reporting_lost_store(uri):
+        if run_id is not None and keep_end_time and before.status == "FINISHED":
+            retry_locked(lambda: client.set_terminated(run_id, "FINISHED",
+                                                       end_time=before.end_time))
+        if parent_run_id is not None:
+            for earlier in earlier_children(client, run, parent_run_id):
+                retry_locked(lambda r=earlier: client.delete_run(r))
+
+
+def earlier_children(client: Any, new: Any, parent_run_id: str) -> list[str]:
+    """Ids of the other children of PARENT_RUN_ID with the same stage and DVC experiment tags
+    as the run NEW (an experiment that reuses a cached training keeps its own evaluation)."""
+    found = retry_locked(lambda: client.search_runs(
+        [new.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}'"))
+    same = ("stage", "dvc_exp_name")
+    return [r.info.run_id for r in found if r.info.run_id != new.info.run_id
+            and all(r.data.tags.get(k) == new.data.tags.get(k) for k in same)]
 
 
 def _git_commit() -> str:

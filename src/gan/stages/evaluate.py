@@ -20,9 +20,10 @@ from gan.config import Params, load_params
 from gan.generate import generate
 from gan.layout import RunPaths
 from gan.progress import Progress
+from gan.remedy_tags import variant_run_tags
 from gan.runtime import device_for
 from gan.scoring import Reference, embed, load_classifier, mlflow_metrics, score
-from gan.tracking import check_tracking, start_run
+from gan.tracking import check_tracking, run_tags, start_run
 from gan.train_files import load_trained, snapshots
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,9 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     The final generator: FID, class coverage, precision/recall/density/coverage (conditional
     variants also label accuracy and intra-class FID) to metrics/eval/VARIANT/seedSEED.json.
     Each snapshot: class shares, classes covered, KL and FID to
-    metrics/coverage/VARIANT/seedSEED.csv. Both go to the run's MLflow run, the snapshots as
-    step metrics at their epochs. Samples are drawn with the run's seed.
+    metrics/coverage/VARIANT/seedSEED.csv. Both go to the MLflow run `<run> evaluation`, a
+    child of the training run (a re-run replaces it), the snapshots as step metrics at their
+    epochs. Samples are drawn with the run's seed.
     """
     check_tracking(track)
     p = load_params(params)
@@ -112,7 +114,12 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
              paths.run_name, result["fid"], result["classes_covered"], result["kl_to_uniform"],
              f" modes_covered={result['modes_covered']}/{result['n_modes']}"
              if "modes_covered" in result else "", len(rows))
-    with start_run(p.mlflow.experiment, paths.run_name, {}, run_id=extra["run_id"],
+    # Its own run, a child of the training run: the training's Duration stays its own, and
+    # scoring again replaces this run instead of logging the same steps twice.
+    tags = run_tags("evaluate") | variant_run_tags(variant, cfg.seed, cfg.arch,
+                                                   cfg.model.channels, p.variant(variant))
+    with start_run(p.mlflow.experiment, f"{paths.run_name} evaluation", tags,
+                   parent_run_id=extra["run_id"],
                    enabled=track and extra["run_id"] is not None) as tracker:
         for epoch, r in rows:
             tracker.log_metrics(mlflow_metrics(r), step=epoch)

@@ -16,7 +16,7 @@ from gan.config import load_params
 from gan.errors import PipelineError
 from gan.layout import RunPaths
 from gan.ranking import fid_kl_chart, ranking_table, share_heatmap
-from gan.remedies import remedy_tags
+from gan.remedy_tags import remedy_tags
 from gan.tracking import check_tracking, run_tags, start_run
 
 log = logging.getLogger(__name__)

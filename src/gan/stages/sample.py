@@ -46,8 +46,7 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     log.info("%s: wrote %s and %s (%d frames)", name, grid_path, gif_path,
              len(extra["frames"]))
     # Artifacts go to the variant's training run, whose id the checkpoint carries.
-    with start_run(p.mlflow.experiment, name, {},
-                   run_id=extra["run_id"], enabled=track and extra["run_id"] is not None
-                   ) as tracker:
+    with start_run(p.mlflow.experiment, name, {}, run_id=extra["run_id"], keep_end_time=True,
+                   enabled=track and extra["run_id"] is not None) as tracker:
         tracker.log_artifact(grid_path, "samples")
         tracker.log_artifact(gif_path, "samples")

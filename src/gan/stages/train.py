@@ -21,7 +21,7 @@ from gan.data import load_prepared, normalize
 from gan.generate import fixed_noise, render
 from gan.layout import RunPaths
 from gan.progress import Progress
-from gan.remedies import remedy_tags
+from gan.remedy_tags import variant_run_tags
 from gan.runtime import device_for
 from gan.store_check import TrackingUnavailable
 from gan.tracking import check_tracking, flatten, run_tags, start_run
@@ -91,9 +91,8 @@ def run(variant: str, seed: int | None = None,
     if not state.frames:  # frame 0: the untrained generator (pure noise)
         add_frame(state, render(ready_sampler(state, cfg, device), z_fixed, labels_fixed))
 
-    tags = run_tags("train") | {"variant": variant, "seed": str(cfg.seed),
-                                "architecture": cfg.arch, "stack": str(cfg.model.channels)
-                                } | remedy_tags(p.variant(variant))
+    tags = run_tags("train") | variant_run_tags(variant, cfg.seed, cfg.arch, cfg.model.channels,
+                                                p.variant(variant))
     with start_run(p.mlflow.experiment, paths.run_name, tags, run_id=state.run_id,
                    enabled=track) as tracker, \
             Progress(f"train {paths.run_name}", cfg.epochs, state.epoch,
