@@ -19,6 +19,7 @@ from torch import nn
 
 from gan.config import ConfigError, Params
 from gan.errors import PipelineError, Terminated
+from gan.gpu_claim import claim_gpu
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +28,35 @@ def resolve_device(name: str) -> torch.device:
     """Map the `device` param to a torch device; `auto` picks CUDA, then MPS, then CPU."""
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return cuda_device()
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("params.yaml: device is 'cuda' but no CUDA GPU is visible; "
                            "set device: auto or cpu")
+    if name == "cuda":
+        return cuda_device()
     if name == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("params.yaml: device is 'mps' but MPS is not available; "
                            "set device: auto or cpu")
     return torch.device(name)
+
+
+def cuda_device() -> torch.device:
+    """The one visible GPU, or, with several, the one this stage claims (gan.gpu_claim)."""
+    n = torch.cuda.device_count()
+    if n == 1:
+        return torch.device("cuda")
+
+    def used_memory(i: int) -> int:
+        free, total = torch.cuda.mem_get_info(i)
+        return total - free
+
+    index = claim_gpu(n, used_memory)
+    torch.cuda.set_device(index)
+    log.info("claimed GPU %d of %d for this stage", index, n)
+    return torch.device("cuda", index)
 
 
 def set_deterministic(enabled: bool) -> None:
