@@ -8,8 +8,12 @@ import logging
 import os
 import subprocess
 import time
+from typing import Annotated
+
+import typer
 
 from gan.config import ConfigError
+from gan.slurm import submit, wait_for_array
 from gan.tracking import check_tracking
 
 log = logging.getLogger(__name__)
@@ -56,14 +60,37 @@ def queue_status() -> dict[str, int]:
     return counts
 
 
+SLURM = typer.Option(help="submit the grid to Slurm as one job array instead (README: "
+                          "running many experiments on a cluster)")
+SBATCH = typer.Option(help="more sbatch options, passed through (--sbatch=--mem=8G)")
+
+
 def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = True,
-        wait: bool = False, poll_s: float = 5.0) -> None:
+        wait: bool = False, poll_s: float = 5.0,
+        slurm: Annotated[bool, SLURM] = False, partition: str | None = None,
+        gres: str | None = None,
+        time_limit: Annotated[str | None, typer.Option("--time")] = None,
+        sbatch: Annotated[list[str], SBATCH] = [],  # noqa: B006 (typer reads lists)
+        git_remote: str = "origin") -> None:
     """Queue one DVC experiment per point of GRID (KEY=V1,V2 ...; every combination) and start
     JOBS workers (default: one per GPU, or CPU cores / THREADS_PER_JOB).
 
     Follow with `dvc queue status` and the MLflow UI; `--wait` returns when all have ended
     (exit 1 if any failed). Each queued run logs to the repository's one MLflow store.
+
+    With --slurm the grid becomes one Slurm job array (PARTITION, GRES, --time and SBATCH
+    options passed to sbatch): each task runs one experiment in a clone of GIT_REMOTE at this
+    commit, logs to the tracking server of MLFLOW_TRACKING_URI and pushes its experiment
+    (`dvc exp pull GIT_REMOTE` then shows it).
     """
+    if slurm:
+        job, prefix = submit(grid_points(grid), git_remote, partition, gres, time_limit,
+                             sbatch)
+        log.info("submitted job array %s (%s); watch `squeue -j %s`, then `dvc exp pull %s` "
+                 "and `dvc exp show`", job, prefix, job, git_remote)
+        if wait and not wait_for_array(job, poll_s):
+            raise SystemExit(1)
+        return
     check_tracking()  # before queueing: every experiment would log there
     points = grid_points(grid)
     for point in points:
