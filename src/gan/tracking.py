@@ -133,10 +133,11 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
     root = (root or project_root()).resolve()
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
-    client = mlflow.MlflowClient(uri)
     with reporting_lost_store(uri):
         # Artifacts beside the store, not in whatever directory the first run happened in.
+        # First of all: it creates and migrates a new store under the store lock.
         prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
+        client = mlflow.MlflowClient(uri)
         mlflow.set_experiment(experiment)
         if run_id is not None:
             before = retry_locked(lambda: client.get_run(run_id)).info
