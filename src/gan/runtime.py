@@ -50,8 +50,12 @@ def cuda_device() -> torch.device:
         return torch.device("cuda")
 
     def used_memory(i: int) -> int:
-        free, total = torch.cuda.mem_get_info(i)
-        return total - free
+        # From NVML, as nvidia-smi reports it: no CUDA context on GPUs this stage won't use
+        # (mem_get_info would create one on each). Without NVML the GPUs rank equal.
+        try:
+            return torch.cuda.device_memory_used(i)
+        except Exception:
+            return 0
 
     index = claim_gpu(n, used_memory)
     torch.cuda.set_device(index)

@@ -118,6 +118,7 @@ def submit(points: list[list[str]], remote: str = "origin", partition: str | Non
     cmd = ["sbatch", "--parsable", *options, *(sbatch_args or []), str(script)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
+        script.unlink()  # nothing was submitted: leave nothing behind
         raise PipelineError(f"`{shlex.join(cmd)}` failed: {proc.stderr.strip()}")
     return proc.stdout.strip().split(";")[0], prefix
 

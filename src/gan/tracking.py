@@ -140,7 +140,8 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
         client = mlflow.MlflowClient(uri)
         mlflow.set_experiment(experiment)
         if run_id is not None:
-            before = retry_locked(lambda: client.get_run(run_id)).info
+            if keep_end_time:  # read before reopening sets it RUNNING
+                before = retry_locked(lambda: client.get_run(run_id)).info
             run = retry_locked(lambda: mlflow.start_run(run_id=run_id))
             retry_locked(lambda: mlflow.set_tags(dict(tags)))
         else:

@@ -13,7 +13,7 @@ from typing import Any
 from gan.config import ConfigError, load_params
 from gan.mlflow_store import project_root, retry_locked, tracking_uri
 from gan.run_status import HEARTBEAT_TAG, utc_now
-from gan.tracking import check_tracking
+from gan.store_check import check_store
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ def run(stale_after: str = "15m", mark_killed: bool = False,
 
     older_than_s = parse_age(stale_after)
     experiment = load_params(params).mlflow.experiment
-    check_tracking()
     uri = tracking_uri(project_root())
+    check_store(uri)
     client = mlflow.MlflowClient(uri)
     found = client.get_experiment_by_name(experiment)
     stale = stale_runs(client, found.experiment_id, older_than_s) if found else []
