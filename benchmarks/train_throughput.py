@@ -8,7 +8,7 @@ compiled); the ratio project / naive comes last. With --determinism, one more li
 and device: the project's eager step with `deterministic` off against on. With --stack K, one
 more: the project's eager step on Stacked Fashion-MNIST (K images as channels, data.stack: K)
 against the single-channel step, in (stacked) training images per second. With --remedies,
-one line per variant of the remedies study (gan.remedies.STUDY): its eager step against the
+one line per variant of the remedies study (gan.remedies.study()): its eager step against the
 plain dcgan step of the same run (penalties, packing and augmentations are not free).
 
     python benchmarks/train_throughput.py                     # every variant, every device
@@ -32,12 +32,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from gan.config import DataConfig, GanConfig, Params, VariantConfig
-from gan.data import Split, load_prepared, normalize
+from gan.data.prepared import Split, load_prepared, normalize
 from gan.models.gan_nets import build_gan
-from gan.remedies import STUDY
+from gan.remedies import study
+from gan.run_config import TrainConfig, train_config
 from gan.runtime import set_deterministic
-from gan.train_state import TrainConfig, init_state, train_config
-from gan.training import step_nets, train_epoch
+from gan.train.loop import step_nets, train_epoch
+from gan.train.state import init_state
 
 
 class PerItemDataset(Dataset):
@@ -139,9 +140,9 @@ def project_images_per_s(cfg: TrainConfig, split: Split, device: torch.device,
 
 def config(variant: str, batch_size: int, compiled: bool, stack: int = 1) -> TrainConfig:
     """The variant of params.yaml's defaults, or of the remedies study."""
-    study = {n: VariantConfig(arch="dcgan", **fields) for n, fields in STUDY.items()}
+    remedies = {n: VariantConfig(arch="dcgan", **fields) for n, fields in study().items()}
     params = Params(batch_size=batch_size, gan=GanConfig(compile="on" if compiled else "off"),
-                    data=DataConfig(stack=stack), variants=Params().variants | study)
+                    data=DataConfig(stack=stack), variants=Params().variants | remedies)
     return train_config(params, variant, seed=0)
 
 
@@ -201,7 +202,7 @@ def main() -> None:
         if args.remedies:
             base = project_images_per_s(config("dcgan", args.batch_size, False), split, device,
                                         args.steps)
-            for remedy in STUDY:
+            for remedy in study():
                 ours = project_images_per_s(config(remedy, args.batch_size, False), split,
                                             device, args.steps)
                 print(f"{remedy:13s} {name:20s} eager     {ours:8.0f} img/s   dcgan {base:8.0f} "

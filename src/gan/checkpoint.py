@@ -1,7 +1,8 @@
-"""Self-describing checkpoints: a model is rebuilt from the file alone.
+"""Self-describing checkpoints: a model is rebuilt from the file alone (the read side of a
+training run's files is `gan.trained`).
 
-Read through `gan.torch_files` (see its device contract): the file is read on the CPU, the
-models are rebuilt and moved to the requested device, and `extra` stays on the CPU.
+Read through `gan.files` (see its device contract): the file is read on the CPU, the models
+are rebuilt and moved to the requested device, and `extra` stays on the CPU.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import torch
 from torch import nn
 
 from gan.errors import BadInputError
+from gan.files import load_file, save_file
 from gan.models import build_model, model_config, model_name
 from gan.runtime import to_device
-from gan.torch_files import load_file, save_file
 
 FORMAT_VERSION = 1
 RERUN = "rerun the stage that writes it"

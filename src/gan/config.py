@@ -15,15 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gan.errors import PipelineError
-
-
-class ConfigError(PipelineError, ValueError):
-    """A params file is missing, malformed, or holds an invalid value."""
-
-
-# Stands for the failing key in a validator's message; describe() puts the dotted key there.
-WHERE = "<key>"
+from gan.errors import WHERE, ConfigError, describe
 
 
 class _Section(BaseModel):
@@ -59,6 +51,13 @@ def _epoch_keys(value: Any) -> Any:
 
 
 Milestones = dict[int, float]
+# The registries' names (gan.train.losses, gan.train.penalties, gan.models.d_options,
+# gan.train.augment), checked here once; tests/test_config.py checks that they agree.
+Loss = Literal["hinge", "least_squares", "minimax", "non_saturating", "wasserstein"]
+Penalty = Literal["none", "r1", "wgan_gp"]
+DNorm = Literal["batch", "layer", "none", "spectral"]
+Augment = Literal["brightness", "contrast", "cutout", "translation"]
+SMOOTHING_LOSSES = ("non_saturating", "minimax")  # the BCE losses: label smoothing applies
 Positive = Annotated[float, Field(gt=0)]
 Unit = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=1)]
@@ -115,16 +114,16 @@ class VariantConfig(_Section):
     conditional: bool = False
     projection: bool = False  # conditional D by projection instead of input concatenation
     width: int = Field(64, ge=1)
-    # Remedies for mode collapse (README: remedies); names are checked against their registries.
-    loss: str = "non_saturating"  # gan.losses
-    d_norm: str = "none"          # D's normalisation: none | batch | layer | spectral
+    # Remedies for mode collapse (README: remedies): the names of their registries.
+    loss: Loss = "non_saturating"
+    d_norm: DNorm = "none"        # D's normalisation
     g_spectral: bool = False      # spectral norm on G's weights too
-    penalty: str = "none"         # gan.penalties: none | wgan_gp | r1
+    penalty: Penalty = "none"
     penalty_weight: float = Field(10.0, ge=0)  # lambda (wgan_gp) or gamma (r1)
     n_critic: int = Field(1, ge=1)             # D steps per G step
     pack: int = Field(1, ge=1)                 # PacGAN: samples per D input
     mbstd_group: int = Field(0, ge=0)          # minibatch std group size (0: off)
-    augment: list[str] = []             # DiffAugment policy (gan.augment), in order
+    augment: list[Augment] = []         # DiffAugment policy, in order
     beta1: float | None = Field(None, ge=0, le=1)  # Adam's, overriding gan.beta1
     beta2: float | None = Field(None, ge=0, le=1)
     # Per-variant overrides of the top-level knobs; null uses the top-level value.
@@ -137,6 +136,13 @@ class VariantConfig(_Section):
         "d_batchnorm": "'d_batchnorm' is now 'd_norm' (d_batchnorm: true is d_norm: batch, "
                        "false is d_norm: none)"}
     _milestone_keys = field_validator("lr_d_milestones", mode="before")(_epoch_keys)
+
+    @model_validator(mode="after")
+    def _pack_without_projection(self) -> VariantConfig:
+        if self.pack > 1 and self.projection:
+            raise ValueError(f"{WHERE}.pack needs a D without projection (packing scores "
+                             "several samples at once, projection one sample's label)")
+        return self
 
 
 class EvalConfig(_Section):
@@ -209,6 +215,17 @@ class Params(_Section):
         if bad:
             raise ValueError(f"variant name(s) {bad} must match {VARIANT_NAME.pattern} (they "
                              "become file names)")
+        for name, v in self.variants.items():
+            if self.gan.label_smoothing and v.loss not in SMOOTHING_LOSSES:
+                raise ValueError(f"'gan.label_smoothing' applies to the BCE losses "
+                                 f"({', '.join(SMOOTHING_LOSSES)}); variant {name} uses "
+                                 f"{v.loss}: set gan.label_smoothing: 0")
+            per_d = self.batch_size // v.pack
+            if self.batch_size % v.pack or (v.mbstd_group and
+                                            per_d % min(v.mbstd_group, per_d)):
+                raise ValueError(f"'variants.{name}': batch_size {self.batch_size} must split "
+                                 f"into packs of {v.pack} and minibatch-std groups of "
+                                 f"{v.mbstd_group}")
         return self
 
     def variant(self, name: str) -> VariantConfig:
@@ -255,43 +272,3 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         return Params.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(exc, str(path))) from None
-
-
-# pydantic error type -> what the key must be
-EXPECTED = {"int_type": "int", "int_parsing": "int", "int_from_float": "int",
-            "float_type": "float", "float_parsing": "float", "bool_type": "bool",
-            "bool_parsing": "bool", "string_type": "str", "list_type": "a list",
-            "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type":
-            "a mapping", "none_required": "null"}
-# pydantic bound error type -> (its ctx key, the comparison)
-BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
-          "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
-
-
-def _key(loc: tuple) -> str:
-    """('variants', 'cgan', 'epochs') -> variants.cgan.epochs; list indices as seeds[1]."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) and out and not out.endswith(
-            "lr_d_milestones") else ("." if out else "") + str(part)
-    return out
-
-
-def describe(exc: ValidationError, source: str) -> str:
-    """The first error of a validation as one line: source, key, expected, got."""
-    err = exc.errors(include_url=False)[0]
-    kind, loc, got = err["type"], err["loc"], err.get("input")
-    keys = ""
-    if loc[-1:] == ("[key]",):  # a mapping key of the wrong type: (..., mapping, key, "[key]")
-        loc, keys = loc[:-2], " keys"
-    where = f"'{_key(loc)}'" if loc else "top level"
-    if kind == "value_error":  # the validators above: a whole message
-        return f"{source}: " + str(err["ctx"]["error"]).replace(WHERE, where)
-    if kind in BOUNDS:
-        bound, op = BOUNDS[kind]
-        return f"{source}: {where} must be {op} {err['ctx'][bound]:g}, got {got!r}"
-    if kind == "literal_error":
-        choices = err["ctx"]["expected"].replace(" or ", ", ")
-        return f"{source}: {where} must be one of [{choices}], got {got!r}"
-    expected = EXPECTED.get(kind, err["msg"].lower())
-    return f"{source}: {where}{keys} must be {expected}, got {got!r} ({type(got).__name__})"

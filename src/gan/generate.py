@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from gan import CLASS_NAMES
-from gan.data import denormalize, mode_classes, n_modes
+from gan.data.prepared import denormalize, mode_classes, n_modes
 from gan.models.gan_nets import GanArch
 
 GRID_SIDE = 10  # the fixed-noise grid is GRID_SIDE x GRID_SIDE; conditional: a row per class

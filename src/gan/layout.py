@@ -1,8 +1,10 @@
 """Where the files of one (variant, seed) training run live, for the stages and dvc.yaml alike:
-`<kind>/<variant>/seed<k>[.ext]`, so a variant's seeds sit side by side."""
+`<kind>/<variant>/seed<k>[.ext]`, so a variant's seeds sit side by side; and where the user's
+repository is, also from inside DVC's temporary experiment copies."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,3 +60,14 @@ class RunPaths:
     @property
     def run_name(self) -> str:      # the MLflow run of this training run
         return f"{self.variant} seed{self.seed}"
+
+
+def project_root(cwd: Path | None = None) -> Path:
+    """The user's repository, also from inside DVC's temporary experiment copies."""
+    if os.environ.get("DVC_ROOT"):
+        return Path(os.environ["DVC_ROOT"]).resolve()
+    cwd = (cwd or Path.cwd()).resolve()
+    for path in (cwd, *cwd.parents):
+        if path.name == "exps" and path.parent.name == "tmp" and path.parent.parent.name == ".dvc":
+            return path.parent.parent.parent
+    return cwd

@@ -1,41 +1,57 @@
-"""The remedies for mode collapse as variants, and the study that ranks them.
+"""The remedies for mode collapse as variants: their MLflow tags, and the study that ranks them.
 
 A remedy is a set of variant fields (gan.config.VariantConfig) changed from the dcgan base;
-`gan.remedy_tags` names them for MLflow and the report. STUDY is the study's variants: the base,
-one per remedy and the combinations the literature recommends. `study_overrides` turns it into
-the `dvc exp run -S` overrides that replace params.yaml's variants with the study's.
+`remedy_tags` names them for MLflow and the report. The study (`study()`) is data, the file
+remedies.yaml beside this module: the base, one variant per remedy and the combinations the
+literature recommends. `study_overrides` turns it into the `dvc exp run -S` overrides that
+replace params.yaml's variants with the study's.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any
 
-from gan.config import ConfigError, Params
+import yaml
 
-DIFFAUGMENT = ["brightness", "contrast", "translation", "cutout"]
+from gan.config import ConfigError, Params, VariantConfig
 
-STUDY: dict[str, dict[str, Any]] = {
-    "dcgan": {},                                            # the base: non-saturating, no norm
-    "dcgan_bn": {"d_norm": "batch"},                        # the write-ups' remedy
-    "d_layernorm": {"d_norm": "layer"},
-    "d_spectral": {"d_norm": "spectral"},                   # Miyato et al. 2018
-    "minimax": {"loss": "minimax"},                         # Goodfellow et al. 2014
-    "hinge": {"loss": "hinge"},
-    "lsgan": {"loss": "least_squares"},                     # Mao et al. 2017
-    "wgan_gp": {"loss": "wasserstein", "penalty": "wgan_gp", "penalty_weight": 10.0,
-                "beta1": 0.5, "beta2": 0.9},                # Gulrajani et al. 2017
-    "r1": {"penalty": "r1", "penalty_weight": 1.0},         # Mescheder et al. 2018
-    "n_critic2": {"n_critic": 2},
-    "pac2": {"pack": 2},                                    # PacGAN (Lin et al. 2018)
-    "mbstd": {"mbstd_group": 4},                            # ProGAN (Karras et al. 2018)
-    "diffaug": {"augment": DIFFAUGMENT},                    # Zhao et al. 2020
-    "ttur": {"lr_d": 4e-4, "lr_g": 1e-4},                   # Heusel et al. 2017
-    # Combinations: SNGAN's recipe (hinge, spectral norm, beta1 0, beta2 0.9) and PacGAN's
-    # packing with it.
-    "hinge_sn": {"loss": "hinge", "d_norm": "spectral", "beta1": 0.0, "beta2": 0.9},
-    "hinge_sn_pac2": {"loss": "hinge", "d_norm": "spectral", "beta1": 0.0, "beta2": 0.9,
-                      "pack": 2},
-}
+STUDY_FILE = Path(__file__).with_name("remedies.yaml")
+
+# The fields a remedy changes (the architecture and width stay the base's).
+REMEDY_FIELDS = ("loss", "d_norm", "g_spectral", "penalty", "penalty_weight", "n_critic",
+                 "pack", "mbstd_group", "augment", "beta1", "beta2", "lr_d", "lr_g")
+
+
+def remedy_tags(v: VariantConfig) -> dict[str, str]:
+    """MLflow tags of a variant: `remedy` (its changes from the base, e.g.
+    "loss=hinge d_norm=spectral", or "base") and `remedy.<field>` for every remedy field, so
+    the runs table groups and filters by any one of them."""
+    base = VariantConfig(arch=v.arch, conditional=v.conditional, projection=v.projection,
+                         width=v.width)
+    changed = [f"{k}={_text(getattr(v, k))}" for k in REMEDY_FIELDS
+               if getattr(v, k) != getattr(base, k)]
+    return {"remedy": " ".join(changed) or "base"} | {
+        f"remedy.{k}": _text(getattr(v, k)) for k in REMEDY_FIELDS}
+
+
+def variant_run_tags(variant: str, seed: int, arch: str, channels: int,
+                     v: VariantConfig) -> dict[str, str]:
+    """The tags that identify a variant's run (training, and its evaluation) in MLflow."""
+    return {"variant": variant, "seed": str(seed), "architecture": arch,
+            "stack": str(channels)} | remedy_tags(v)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value)) or "none"
+    return "default" if value is None else str(value)
+
+@functools.cache
+def study() -> dict[str, dict[str, Any]]:
+    """The study's variants, name -> fields changed from the base (remedies.yaml)."""
+    return yaml.safe_load(STUDY_FILE.read_text())
 
 
 def _yaml_value(value: Any) -> str:
@@ -45,16 +61,17 @@ def _yaml_value(value: Any) -> str:
 
 
 def study_overrides(params: Params, only: list[str] | None = None) -> list[str]:
-    """`-S` values that make params.yaml's variants exactly STUDY, or its variants named in
+    """`-S` values that make params.yaml's variants exactly the study's, or its variants named in
     `only` (removing the others)."""
-    unknown = sorted(set(only or []) - set(STUDY))
+    every = study()
+    unknown = sorted(set(only or []) - set(every))
     if unknown:
-        raise ConfigError(f"no remedy variant(s) {unknown} in the study; valid: {list(STUDY)}")
-    study = {n: f for n, f in STUDY.items() if not only or n in only}
-    out = [f"~variants.{name}" for name in params.variants if name not in study]
-    for name, fields in study.items():
+        raise ConfigError(f"no remedy variant(s) {unknown} in the study; valid: {list(every)}")
+    chosen = {n: f for n, f in every.items() if not only or n in only}
+    out = [f"~variants.{name}" for name in params.variants if name not in chosen]
+    for name, fields in chosen.items():
         body = {"arch": "dcgan", "width": 64} | fields
-        if name in params.variants:  # replace its fields: reset the ones STUDY leaves out
+        if name in params.variants:  # replace its fields: reset the ones the study leaves out
             out.append(f"~variants.{name}")
         out.append(f"+variants.{name}={{" + ", ".join(
             f"{k}: {_yaml_value(v)}" for k, v in body.items()) + "}")

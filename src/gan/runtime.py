@@ -1,7 +1,7 @@
 """Device selection and placement, determinism, seeding and logging set-up for every stage.
 
 Devices live here: stages call `device_for(params)` once, models reach the device through
-`to_device`, and files are read on the CPU (see `gan.torch_files`)."""
+`to_device`, and files are read on the CPU (see `gan.files`)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ import os
 import random
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from gan.config import ConfigError, Params
+from gan.config import ConfigError, Params, load_params
 from gan.errors import PipelineError, Terminated
 from gan.gpu_claim import claim_gpu
+from gan.layout import RunPaths
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,14 @@ def device_for(params: Params) -> torch.device:
     """The device a stage runs on, with the `deterministic` switch applied."""
     set_deterministic(params.deterministic)
     return resolve_device(params.device)
+
+
+def run_setup(params: Path, variant: str, seed: int | None
+              ) -> tuple[Params, RunPaths, torch.device]:
+    """What a stage of one (variant, seed) run starts from: the validated params, the run's
+    paths (SEED, or the first of `seeds`) and its device (deterministic switch applied)."""
+    p = load_params(params)
+    return p, RunPaths.of(p, variant, seed), device_for(p)
 
 
 def to_device(model: nn.Module, device: torch.device | str) -> nn.Module:

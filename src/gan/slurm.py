@@ -20,8 +20,7 @@ from pathlib import Path
 
 from gan.config import ConfigError
 from gan.errors import PipelineError
-from gan.mlflow_store import tracking_uri
-from gan.store_check import check_store
+from gan.store import check_store, tracking_uri
 
 SERVER_FIX = ("start a tracking server that the nodes reach (`make mlflow-server "
               "MLFLOW_HOST=0.0.0.0`) and set MLFLOW_TRACKING_URI=http://<host>:5000")

@@ -1,21 +1,45 @@
-"""Experiment tracking: MLflow behind a small interface, and a null tracker for tests.
-Where runs go and how concurrent writers share the store: `gan.mlflow_store`."""
+"""Experiment tracking: a run's life in MLflow behind a small interface (start, reopen, child
+runs, heartbeat, end), and a null tracker for tests and `--no-track`. Where runs go and how
+concurrent writers share the store: `gan.store`.
+
+No run is left RUNNING, whatever ends the stage:
+
+- The body returns: FINISHED. It raises: FAILED. SIGINT (Ctrl-C, `dvc queue kill`) or SIGTERM
+  (Slurm's time limit, `kill`): KILLED, then the stage exits 130 or 143.
+- The store stops answering (after MLflow's own retries): TrackingUnavailable; one quick
+  try marks the run FAILED, and a run that cannot be marked is left to the sweep below.
+- SIGKILL or a lost node end nothing: every open run beats a `heartbeat` tag (UTC, ISO 8601)
+  every GAN_HEARTBEAT_S seconds (60), and `gan runs --stale-after AGE` finds RUNNING runs whose
+  last beat is older (`--mark-killed` ends them KILLED). A resumed training reopens its run,
+  which is RUNNING again until it ends.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from gan.mlflow_store import prepare_store, project_root, retry_locked, tracking_uri
-from gan.run_status import Heartbeat, ending_run, reporting_lost_store
-from gan.store_check import check_store
+from gan.errors import Terminated
+from gan.layout import project_root
+from gan.store import (
+    TrackingUnavailable,
+    check_store,
+    prepare_store,
+    retry_locked,
+    tracking_uri,
+)
+
+log = logging.getLogger(__name__)
 
 
 class Tracker(Protocol):
@@ -104,7 +128,7 @@ def display_name(base: str) -> str:
 
 def check_tracking(enabled: bool = True, root: Path | None = None) -> None:
     """A stage's first step: stop with one line if its store cannot take runs (nothing is
-    written before; see gan.store_check)."""
+    written before; see gan.store)."""
     if enabled:
         check_store(tracking_uri((root or project_root()).resolve()))
 
@@ -180,3 +204,86 @@ def _git_commit() -> str:
 
 def _param_value(value: Any) -> Any:
     return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
+
+HEARTBEAT_TAG = "heartbeat"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def reporting_lost_store(uri: str) -> Iterator[None]:
+    """MLflow's errors from the store (after its retries) as TrackingUnavailable, one line."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except (MlflowException, requests.RequestException, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise TrackingUnavailable(f"tracking store {uri}: {first[:300]}") from exc
+
+
+def end_run(status: str, quick: bool = False) -> None:
+    """End the active run with STATUS; QUICK: one short try, for a store that went away."""
+    import mlflow
+
+    if quick:  # read by MLflow at each request
+        os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="3")
+    try:
+        retry_locked(lambda: mlflow.end_run(status), seconds=5 if quick else 120)
+    except Exception as exc:  # the stage's own error is the one to report
+        log.warning("could not mark the MLflow run %s: %s", status, str(exc)[:200])
+
+
+@contextmanager
+def ending_run(uri: str) -> Iterator[None]:
+    """End the active run FINISHED, FAILED or KILLED as the body ends (see the module)."""
+    import mlflow
+
+    try:
+        yield
+    except TrackingUnavailable:
+        end_run("FAILED", quick=True)
+        raise
+    except (KeyboardInterrupt, Terminated):
+        end_run("KILLED")
+        raise
+    except BaseException:
+        end_run("FAILED")
+        raise
+    with reporting_lost_store(uri):
+        retry_locked(lambda: mlflow.end_run("FINISHED"))
+
+
+class Heartbeat:
+    """Sets the run's `heartbeat` tag now and every GAN_HEARTBEAT_S seconds, from a thread,
+    until the block ends. A beat that fails is skipped: the stage reports a lost store."""
+
+    def __init__(self, uri: str, run_id: str) -> None:
+        self.uri, self.run_id = uri, run_id
+        self.every_s = float(os.environ.get("GAN_HEARTBEAT_S", "60"))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name="mlflow-heartbeat", daemon=True)
+
+    def beat(self) -> None:
+        import mlflow
+
+        client = mlflow.MlflowClient(self.uri)
+        while True:
+            try:
+                retry_locked(lambda: client.set_tag(self.run_id, HEARTBEAT_TAG, utc_now()),
+                             seconds=10)
+            except Exception as exc:
+                log.debug("heartbeat skipped: %s", exc)
+            if self.stop.wait(self.every_s):
+                return
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)

@@ -13,6 +13,8 @@ from typing import Any
 
 from torch import nn
 
+from gan.registry import lookup
+
 # name -> (model class, architecture config class)
 REGISTRY: dict[str, tuple[type[nn.Module], type]] = {}
 
@@ -29,9 +31,7 @@ def register(name: str, arch_class: type) -> Callable[[type[nn.Module]], type[nn
 
 def build_model(name: str, config: dict[str, Any]) -> nn.Module:
     """Build a registered model from its name and architecture config (as stored in checkpoints)."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; valid names: {sorted(REGISTRY)}")
-    cls, arch_class = REGISTRY[name]
+    cls, arch_class = lookup(REGISTRY, name, "model")
     return cls(arch_class(**config))
 
 

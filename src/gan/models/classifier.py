@@ -54,8 +54,3 @@ class FashionClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 28, 28) -> (B, num_classes) logits."""
         return self.head(self.body(x))
-
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 1, 28, 28) -> (B, num_classes) class probabilities (eval mode expected)."""
-        return self.forward(x).softmax(dim=1)

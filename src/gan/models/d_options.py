@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from gan.registry import lookup
+
 
 @dataclass(frozen=True)
 class DNorm:
@@ -33,9 +35,7 @@ D_NORMS: dict[str, DNorm] = {
 
 def get_d_norm(name: str) -> DNorm:
     """The D normalisation named `name`; an unknown name lists the valid ones."""
-    if name not in D_NORMS:
-        raise ValueError(f"unknown D normalisation {name!r}; valid: {sorted(D_NORMS)}")
-    return D_NORMS[name]
+    return lookup(D_NORMS, name, "D normalisation")
 
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)

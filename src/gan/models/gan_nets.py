@@ -13,6 +13,7 @@ from torch import nn
 
 from gan.models import build_model, register
 from gan.models.d_options import MinibatchStd, get_d_norm, pack, spectral_norm_all
+from gan.registry import lookup
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,6 @@ class GanArch:
             raise ValueError("projection discriminator needs conditional: true")
         if self.channels < 1:
             raise ValueError(f"channels must be >= 1, got {self.channels}")
-        get_d_norm(self.d_norm)
         if self.pack < 1 or self.mbstd_group < 0:
             raise ValueError(f"pack must be >= 1 and mbstd_group >= 0, got {self.pack}, "
                              f"{self.mbstd_group}")
@@ -237,7 +237,5 @@ GAN_ARCHS = {"mlp": ("mlp_generator", "mlp_discriminator"),
 
 def build_gan(arch_name: str, arch: GanArch) -> tuple[nn.Module, nn.Module]:
     """Generator and discriminator of a GAN architecture; unknown names list the valid ones."""
-    if arch_name not in GAN_ARCHS:
-        raise ValueError(f"unknown GAN architecture {arch_name!r}; valid: {sorted(GAN_ARCHS)}")
-    g_name, d_name = GAN_ARCHS[arch_name]
+    g_name, d_name = lookup(GAN_ARCHS, arch_name, "GAN architecture")
     return build_model(g_name, asdict(arch)), build_model(d_name, asdict(arch))

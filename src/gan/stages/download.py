@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gan.config import load_params
-from gan.fetch import download_fashion_mnist, sources
+from gan.data.fetch import download_fashion_mnist, sources
 
 
 def run(out_dir: Path = Path("data/raw"), params: Path = Path("params.yaml")) -> None:

@@ -15,16 +15,15 @@ import torch
 from torch import nn
 
 from gan import class_slug
-from gan.atomic import write_text
-from gan.config import Params, load_params
+from gan.config import Params
+from gan.eval.scoring import Reference, embed, load_classifier, mlflow_metrics, score
+from gan.files import write_text
 from gan.generate import generate
-from gan.layout import RunPaths
 from gan.progress import Progress
-from gan.remedy_tags import variant_run_tags
-from gan.runtime import device_for
-from gan.scoring import Reference, embed, load_classifier, mlflow_metrics, score
+from gan.remedies import variant_run_tags
+from gan.runtime import run_setup
 from gan.tracking import check_tracking, run_tags, start_run
-from gan.train_files import load_trained, snapshots
+from gan.trained import load_trained, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -86,21 +85,16 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     epochs. Samples are drawn with the run's seed.
     """
     check_tracking(track)
-    p = load_params(params)
-    paths = RunPaths.of(p, variant, seed)
-    model = model or paths.model
-    snapshot_dir = snapshot_dir or paths.snapshots
-    out = out or paths.metrics
-    coverage_out = coverage_out or paths.coverage
-    device = device_for(p)
-    G, cfg, extra = load_trained(model, device, paths.stage("train"))
+    p, paths, device = run_setup(params, variant, seed)
+    out, coverage_out = out or paths.metrics, coverage_out or paths.coverage
+    G, cfg, extra = load_trained(model or paths.model, device, paths.stage("train"))
     ref = Reference.load(reference).stacked(cfg.model.channels)
     clf = load_classifier(classifier, device)
     result = {"variant": variant, "seed": cfg.seed, "epoch": extra["epoch"]}
     result |= score_samples(G, clf, ref, p, device, cfg.seed, len(ref.labels), with_prdc=True)
 
     rows = []
-    found = snapshots(snapshot_dir)
+    found = snapshots(snapshot_dir or paths.snapshots)
     with Progress(f"evaluate {paths.run_name}", len(found), unit="snapshot",
                   quiet=quiet) as progress:
         for epoch, path in found:

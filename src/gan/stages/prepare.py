@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from gan.config import load_params
-from gan.data import read_raw_split, save_prepared, split_data
+from gan.data.prepared import read_raw_split, save_prepared, split_data
 
 log = logging.getLogger(__name__)
 

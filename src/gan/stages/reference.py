@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from gan.atomic import write_text
 from gan.config import Params, load_params
-from gan.data import load_prepared
-from gan.metrics import class_coverage, confusion_matrix
+from gan.data.prepared import load_prepared
+from gan.eval.metrics import class_coverage, confusion_matrix
+from gan.eval.scoring import Reference, embed, load_classifier, score, stack_scores
+from gan.files import write_text
 from gan.runtime import device_for
-from gan.scoring import Reference, embed, load_classifier, score, stack_scores
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """`gan remedies`: the remedies study in one command. One DVC experiment per dataset (10
-classes, Stacked Fashion-MNIST), each training the study's variants (gan.remedies.STUDY) over
+classes, Stacked Fashion-MNIST), each training the study's variants (gan.remedies.study()) over
 the seeds and ranking them in its report. A command beside the stages, as `gan queue` is."""
 
 from __future__ import annotations

@@ -9,14 +9,13 @@ import logging
 from pathlib import Path
 
 from gan import class_slug
-from gan.aggregate import Stat, aggregate, share_keys
-from gan.atomic import write_text
-from gan.comparison import COLUMNS, bar_chart, coverage_chart, markdown, share_csv
 from gan.config import load_params
 from gan.errors import PipelineError
+from gan.eval.charts import bar_chart, coverage_chart, fid_kl_chart, share_heatmap
+from gan.eval.tables import COLUMNS, Stat, aggregate, markdown, ranking_table, share_csv, share_keys
+from gan.files import write_text
 from gan.layout import RunPaths
-from gan.ranking import fid_kl_chart, ranking_table, share_heatmap
-from gan.remedy_tags import remedy_tags
+from gan.remedies import remedy_tags
 from gan.tracking import check_tracking, run_tags, start_run
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """`gan runs`: the MLflow runs a dead process left RUNNING (SIGKILL, a lost node), found by
-their heartbeat (see gan.run_status), listed and, with --mark-killed, ended KILLED. A command
+their heartbeat (see gan.tracking), listed and, with --mark-killed, ended KILLED. A command
 beside the stages, not a DVC stage."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from gan.config import ConfigError, load_params
-from gan.mlflow_store import project_root, retry_locked, tracking_uri
-from gan.run_status import HEARTBEAT_TAG, utc_now
-from gan.store_check import check_store
+from gan.layout import project_root
+from gan.store import check_store, retry_locked, tracking_uri
+from gan.tracking import HEARTBEAT_TAG, utc_now
 
 log = logging.getLogger(__name__)
 

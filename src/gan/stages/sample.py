@@ -7,13 +7,12 @@ import logging
 from pathlib import Path
 
 from gan import CLASS_NAMES
-from gan.config import load_params
+from gan.data.image_files import grid_image, save_animation, save_png
 from gan.generate import fixed_noise, render
 from gan.layout import RunPaths
-from gan.pictures import grid_image, save_animation, save_png
-from gan.runtime import device_for
+from gan.runtime import run_setup
 from gan.tracking import check_tracking, start_run
-from gan.train_files import load_trained
+from gan.trained import load_trained
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +26,9 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     Paths default to data/models/VARIANT/seedSEED.pt and data/samples/VARIANT/seedSEED/.
     """
     check_tracking(track)
-    p = load_params(params)
-    paths = RunPaths.of(p, variant, seed)
-    model = model or paths.model
+    p, paths, device = run_setup(params, variant, seed)
     out_dir = out_dir or paths.samples
-    device = device_for(p)
-    G, cfg, extra = load_trained(model, device, paths.stage("train"))
+    G, cfg, extra = load_trained(model or paths.model, device, paths.stage("train"))
     z, labels = fixed_noise(cfg.model, cfg.seed, device)
     rows = list(CLASS_NAMES) if cfg.model.conditional else None  # stacked: channel 0's class
     name = RunPaths(cfg.variant, cfg.seed).run_name  # the model's own seed

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from gan.config import load_params
-from gan.image_files import load_images
+from gan.data.image_files import load_images
+from gan.eval.scoring import Reference, embed, load_classifier, score
 from gan.runtime import device_for
-from gan.scoring import Reference, embed, load_classifier, score
 
 
 def run(images: Path, labels: Path | None = None,

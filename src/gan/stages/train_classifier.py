@@ -7,11 +7,11 @@ import logging
 from pathlib import Path
 
 from gan import class_slug
-from gan.atomic import write_text
 from gan.checkpoint import save_checkpoint
-from gan.classify import evaluate, train_classifier
 from gan.config import load_params
-from gan.data import load_prepared
+from gan.data.prepared import load_prepared
+from gan.eval.classify import evaluate, train_classifier
+from gan.files import write_text
 from gan.runtime import device_for
 from gan.tracking import check_tracking, flatten, run_tags, start_run
 

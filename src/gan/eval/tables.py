@@ -1,20 +1,63 @@
-"""The cross-variant comparison: the report table, the per-class share CSV and bar chart.
+"""The report's tables: one variant's per-seed metrics as mean and standard deviation, the
+cross-variant comparison (markdown tables and the per-class share CSV), and the ranking of
+variants by mode coverage.
 
-A row is the real data (plain numbers) or a variant aggregated over seeds (`aggregate.Stat`:
-mean and std)."""
+A row is the real data (plain numbers) or a variant aggregated over seeds (`Stat`: mean and
+std). The standard deviation is the sample one (n - 1), the spread a reader would expect from
+error bars over training runs; with a single seed it is None (no spread measured, not zero).
+Stacked runs rank by modes covered (more first), then KL to uniform over the modes (less
+first); 10-class runs by classes covered, then KL over the classes."""
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
-from pathlib import Path
+import math
+import statistics
+from dataclasses import dataclass
 
 from gan import CLASS_NAMES
-from gan.aggregate import Stat
-from gan.atomic import atomic_file
 
-log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    std: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        std = statistics.stdev(values) if len(values) > 1 else None
+        return cls(statistics.fmean(values), std, len(values))
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f}" if self.std is None else f"{self.mean:.3f} ± {self.std:.3f}"
+
+
+def share_keys(run: dict) -> list[str]:
+    """The per-class share histograms of a run: class_share, class_share_corrected and, for
+    stacked runs, each channel's class_share_ch<c>."""
+    return [k for k, v in run.items() if k.startswith("class_share") and isinstance(v, dict)]
+
+
+def aggregate(runs: list[dict], min_share: float) -> dict:
+    """Mean and std of every numeric metric the runs share, of each class's shares, and the
+    number of runs in which each class was dropped (its share below `min_share`, the same
+    threshold that `classes_covered` uses)."""
+    if not runs:
+        raise ValueError("aggregate needs at least one run")
+    numeric = [k for k, v in runs[0].items()
+               if isinstance(v, int | float) and not isinstance(v, bool)
+               and k not in ("seed", "epoch") and all(r.get(k) is not None for r in runs)]
+    out: dict = {k: Stat.of([float(r[k]) for r in runs]) for k in numeric}
+    for key in share_keys(runs[0]):
+        if all(key in r for r in runs):
+            out[key] = {c: Stat.of([r[key][c] for r in runs]) for c in CLASS_NAMES}
+    out["dropped_in"] = {c: sum(r["class_share"][c] < min_share for r in runs)
+                         for c in CLASS_NAMES}
+    out["seeds"] = [r.get("seed") for r in runs]
+    return out
+
 
 COLUMNS = ("fid", "classes_covered", "kl_to_uniform", "classes_covered_corrected",
            "kl_to_uniform_corrected", "mean_confidence", "unsure_share", "precision", "recall",
@@ -64,7 +107,7 @@ def markdown(rows: dict[str, dict], fid_floor: float, seeds: list[int], min_shar
     classifier's confusions), one row per source (test set, then variants, mean ± std over
     seeds), and in how many seeds each class was dropped. Stacked runs (`stack` > 1) lead
     with the mode table of Stacked Fashion-MNIST and add each channel's class shares.
-    `ranking`: the ranking table's lines (gan.ranking), placed first."""
+    `ranking`: the ranking table's lines (ranking_table), placed first."""
     lines = ["# Mode-dropping report", "",
              f"Variants: mean ± std (sample standard deviation) over {len(seeds)} seed(s) "
              f"{seeds}. FID floor (held-out validation images vs the test set, same N): "
@@ -112,66 +155,29 @@ def share_csv(rows: dict[str, dict]) -> str:
     return buf.getvalue()
 
 
-def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
-    """Grouped bars: per-class share of every source (mean over seeds, error bars one std),
-    with the coverage threshold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(12, 4.5))
-    width = 0.8 / len(rows)
-    for i, (name, r) in enumerate(rows.items()):
-        shares = [r["class_share"][c] for c in CLASS_NAMES]
-        ax.bar([k + (i - (len(rows) - 1) / 2) * width for k in range(len(CLASS_NAMES))],
-               [mean_of(s) for s in shares], width, yerr=[std_of(s) for s in shares],
-               capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
-    ax.axhline(0.1, color="gray", lw=0.8, ls="--", label="uniform (0.1)")
-    ax.axhline(min_share, color="red", lw=0.8, ls=":", label=f"covered threshold ({min_share})")
-    ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES, rotation=20)
-    ax.set_ylabel("share of samples")
-    ax.set_title("Per-class share of generated samples (classifier's prediction; "
-                 "mean ± std over seeds)")
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    save_figure(fig, path)
+def rank_keys(stacked: bool) -> tuple[str, str]:
+    return ("modes_covered", "modes_kl") if stacked else ("classes_covered", "kl_to_uniform")
 
 
-def save_figure(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
+def ranked(rows: dict[str, dict], stacked: bool) -> list[str]:
+    """Variant names (not the real data) best first; a variant missing a figure (not measured
+    in every seed) ranks after those that have it."""
+    covered, kl = rank_keys(stacked)
 
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    def key(name: str) -> tuple[float, float]:
+        row = rows[name]
+        return (-mean_of(row.get(covered, -math.inf)), mean_of(row.get(kl, math.inf)))
+
+    return sorted((n for n in rows if n != "real data"), key=key)
 
 
-def coverage_chart(rows: dict[str, dict], path: Path) -> None:
-    """Two panels, a bar per source (mean ± std over seeds): modes covered and KL to uniform
-    over them for stacked runs, else classes covered and KL over the 10 classes; the real
-    data's value as a dashed line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    stacked = any("modes_covered" in r for r in rows.values())
-    keys = (("modes_covered", "modes covered"), ("modes_kl", "KL to uniform over modes (nats)")
-            ) if stacked else (("classes_covered", "classes covered"),
-                               ("kl_to_uniform", "KL to uniform over classes (nats)"))
-    real = rows.get("real data", {})
-    names = [n for n in rows if n != "real data"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, (key, label) in zip(axes, keys, strict=True):
-        values = [rows[n].get(key) for n in names]  # None: not measured, no bar
-        ax.bar(names, [float("nan") if v is None else mean_of(v) for v in values],
-               yerr=[0.0 if v is None else std_of(v) for v in values], capsize=4,
-               color="tab:blue")
-        if key in real:
-            ax.axhline(mean_of(real[key]), color="gray", ls="--", lw=1, label="real data")
-            ax.legend(fontsize=8)
-        ax.set_ylabel(label)
-        ax.tick_params(axis="x", rotation=20)
-    fig.suptitle("Mode coverage per variant (mean ± std over seeds)")
-    fig.tight_layout()
-    save_figure(fig, path)
+def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool) -> list[str]:
+    """Markdown lines: rank, variant, remedy, coverage, KL, FID, recall (mean ± std)."""
+    covered, kl = rank_keys(stacked)
+    cols = [covered, kl, "fid", "recall"]
+    body = [[str(i), name, remedies.get(name, "-"), *(fmt(rows[name].get(c)) for c in cols)]
+            for i, name in enumerate(ranked(rows, stacked), 1)]
+    real = rows.get("real data")
+    if real is not None:
+        body.append(["-", "real data", "-", *(fmt(real.get(c)) for c in cols)])
+    return md_table(["rank", "variant", "remedy", *cols], body)

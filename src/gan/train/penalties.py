@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from gan.registry import lookup
+
 Penalty = Callable[..., torch.Tensor]
 
 
@@ -50,6 +52,4 @@ PENALTIES: dict[str, Penalty] = {"none": no_penalty, "wgan_gp": wgan_gp, "r1": r
 
 def get_penalty(name: str) -> Penalty:
     """The penalty named `name`; an unknown name lists the valid ones."""
-    if name not in PENALTIES:
-        raise ValueError(f"unknown penalty {name!r}; valid: {sorted(PENALTIES)}")
-    return PENALTIES[name]
+    return lookup(PENALTIES, name, "penalty")

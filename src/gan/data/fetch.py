@@ -9,8 +9,8 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from gan.atomic import atomic_dir
 from gan.errors import PipelineError
+from gan.files import atomic_dir
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from gan.registry import lookup
+
 TRANSLATION_RATIO = 0.125  # shifts of up to 1/8 of the side each way: +-4 pixels at 28
 CUTOUT_RATIO = 0.5         # a square of half the side: 14 x 14 at 28
 
@@ -86,14 +88,9 @@ AUGMENTS: dict[str, Callable[[torch.Tensor, torch.Generator], torch.Tensor]] = {
     "brightness": brightness, "contrast": contrast, "translation": translation, "cutout": cutout}
 
 
-def check_augment(names: Sequence[str]) -> None:
-    unknown = [n for n in names if n not in AUGMENTS]
-    if unknown:
-        raise ValueError(f"unknown augmentation(s) {unknown}; valid: {sorted(AUGMENTS)}")
-
-
 def augment(x: torch.Tensor, names: Sequence[str], generator: torch.Generator) -> torch.Tensor:
-    """Apply the named augmentations in order (none: x itself)."""
+    """Apply the named augmentations in order (none: x itself); an unknown name lists the
+    valid ones."""
     for name in names:
-        x = AUGMENTS[name](x, generator)
+        x = lookup(AUGMENTS, name, "augmentation")(x, generator)
     return x

@@ -4,7 +4,6 @@ precision/recall/density/coverage (Naeem et al., 2020) in a classifier's feature
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 
 import numpy as np
@@ -147,5 +146,3 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5) -
         "coverage": float((nearest_fake <= real_r_dc).float().mean()),
     }
 
-
-KL_SINGLE_CLASS = math.log(len(CLASS_NAMES))  # ln 10: every sample in one class

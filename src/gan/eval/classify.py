@@ -11,7 +11,7 @@ from torch import nn
 
 from gan import CLASS_NAMES
 from gan.config import ClassifierConfig
-from gan.data import Split, batches, normalize
+from gan.data.prepared import Split, batches, normalize
 from gan.models.classifier import ClassifierArch, FashionClassifier
 from gan.runtime import seed_everything, to_device
 from gan.tracking import Tracker

@@ -12,9 +12,9 @@ import torch
 
 from gan import CLASS_NAMES
 from gan.config import ConfigError
+from gan.data.idx import IdxError, read_idx
 from gan.errors import BadInputError
-from gan.idx import IdxError, read_idx
-from gan.torch_files import load_file, save_file
+from gan.files import load_file, save_file
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +150,3 @@ def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     (B, k) -> (B, k, 28, 28), channel c holding image idx[:, c]. Labels (N,) -> (B,) or (B, k)."""
     out = x[idx]
     return out.flatten(1, 2) if idx.ndim == 2 and x.ndim == 4 else out
-
-
-def stack_images(images: torch.Tensor, labels: torch.Tensor, n: int, stack: int,
-                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """n stacked images drawn uniformly with replacement from uint8 images (N, 28, 28):
-    uint8 (n, stack, 28, 28) and their class tuples (n, stack)."""
-    idx = torch.randint(len(labels), (n, stack), generator=generator)   # (n, stack)
-    return images[idx], labels[idx]

@@ -1,54 +1,87 @@
-"""The ranking of variants by mode coverage, and the two pictures read at a glance: FID against
+"""The report's charts: per-class shares per variant, mode coverage per variant, FID against
 KL per variant (error bars both ways), and each run's class shares over training epochs.
-
-Stacked runs rank by modes covered (more first), then KL to uniform over the modes (less
-first); 10-class runs by classes covered, then KL over the classes."""
+Drawn with matplotlib's Agg backend (files, no display)."""
 
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
+from typing import Any
 
 from gan import CLASS_NAMES, class_slug
-from gan.comparison import fmt, md_table, mean_of, save_figure, std_of
+from gan.eval.tables import mean_of, rank_keys, std_of
+from gan.files import atomic_file
 
 
-def rank_keys(stacked: bool) -> tuple[str, str]:
-    return ("modes_covered", "modes_kl") if stacked else ("classes_covered", "kl_to_uniform")
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported when a chart is drawn."""
+    plt = pyplot()
+
+    return plt
 
 
-def ranked(rows: dict[str, dict], stacked: bool) -> list[str]:
-    """Variant names (not the real data) best first; a variant missing a figure (not measured
-    in every seed) ranks after those that have it."""
-    covered, kl = rank_keys(stacked)
-
-    def key(name: str) -> tuple[float, float]:
-        row = rows[name]
-        return (-mean_of(row.get(covered, -math.inf)), mean_of(row.get(kl, math.inf)))
-
-    return sorted((n for n in rows if n != "real data"), key=key)
+def save_figure(fig: Any, path: Path) -> None:
+    plt = pyplot()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
 
 
-def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool) -> list[str]:
-    """Markdown lines: rank, variant, remedy, coverage, KL, FID, recall (mean ± std)."""
-    covered, kl = rank_keys(stacked)
-    cols = [covered, kl, "fid", "recall"]
-    body = [[str(i), name, remedies.get(name, "-"), *(fmt(rows[name].get(c)) for c in cols)]
-            for i, name in enumerate(ranked(rows, stacked), 1)]
-    real = rows.get("real data")
-    if real is not None:
-        body.append(["-", "real data", "-", *(fmt(real.get(c)) for c in cols)])
-    return md_table(["rank", "variant", "remedy", *cols], body)
+def bar_chart(rows: dict[str, dict], min_share: float, path: Path) -> None:
+    """Grouped bars: per-class share of every source (mean over seeds, error bars one std),
+    with the coverage threshold."""
+    plt = pyplot()
+
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    width = 0.8 / len(rows)
+    for i, (name, r) in enumerate(rows.items()):
+        shares = [r["class_share"][c] for c in CLASS_NAMES]
+        ax.bar([k + (i - (len(rows) - 1) / 2) * width for k in range(len(CLASS_NAMES))],
+               [mean_of(s) for s in shares], width, yerr=[std_of(s) for s in shares],
+               capsize=1.5, error_kw={"elinewidth": 0.7}, label=name)
+    ax.axhline(0.1, color="gray", lw=0.8, ls="--", label="uniform (0.1)")
+    ax.axhline(min_share, color="red", lw=0.8, ls=":", label=f"covered threshold ({min_share})")
+    ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES, rotation=20)
+    ax.set_ylabel("share of samples")
+    ax.set_title("Per-class share of generated samples (classifier's prediction; "
+                 "mean ± std over seeds)")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def coverage_chart(rows: dict[str, dict], path: Path) -> None:
+    """Two panels, a bar per source (mean ± std over seeds): modes covered and KL to uniform
+    over them for stacked runs, else classes covered and KL over the 10 classes; the real
+    data's value as a dashed line."""
+    plt = pyplot()
+
+    stacked = any("modes_covered" in r for r in rows.values())
+    what = "modes" if stacked else "classes"
+    keys = tuple(zip(rank_keys(stacked), (f"{what} covered",
+                                          f"KL to uniform over {what} (nats)"), strict=True))
+    real = rows.get("real data", {})
+    names = [n for n in rows if n != "real data"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        values = [rows[n].get(key) for n in names]  # None: not measured, no bar
+        ax.bar(names, [float("nan") if v is None else mean_of(v) for v in values],
+               yerr=[0.0 if v is None else std_of(v) for v in values], capsize=4,
+               color="tab:blue")
+        if key in real:
+            ax.axhline(mean_of(real[key]), color="gray", ls="--", lw=1, label="real data")
+            ax.legend(fontsize=8)
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", rotation=20)
+    fig.suptitle("Mode coverage per variant (mean ± std over seeds)")
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def fid_kl_chart(rows: dict[str, dict], stacked: bool, path: Path) -> None:
     """One point per variant at (KL, FID), error bars one std over seeds in both directions;
     lower-left is better (real data drawn as a star)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     _, kl = rank_keys(stacked)
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -83,10 +116,7 @@ def share_heatmap(runs: dict[str, dict[int, Path]], path: Path) -> None:
     """One panel per run (a row per variant, a column per seed): class (rows) against snapshot
     epoch (columns), colour the class's share of samples, so a class that disappears shows
     as its row going dark."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n_rows, n_cols = len(runs), max(len(s) for s in runs.values())
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols + 1.5, 1.9 * n_rows + 0.6),
@@ -108,4 +138,3 @@ def share_heatmap(runs: dict[str, dict[int, Path]], path: Path) -> None:
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of samples")
     save_figure(fig, path)
-

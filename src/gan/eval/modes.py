@@ -17,8 +17,8 @@ from functools import reduce
 import torch
 
 from gan import CLASS_NAMES
-from gan.data import NUM_CLASSES, mode_index, n_modes
-from gan.metrics import corrected_shares, kl_to_uniform
+from gan.data.prepared import NUM_CLASSES, mode_index, n_modes
+from gan.eval.metrics import corrected_shares, kl_to_uniform
 
 
 def mode_confusion(confusion: torch.Tensor, stack: int) -> torch.Tensor:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from gan.registry import lookup
+
 Logits = torch.Tensor
 
 
@@ -55,6 +57,4 @@ LOSSES: dict[str, Loss] = {
 
 def get_loss(name: str) -> Loss:
     """The loss named `name`; an unknown name lists the valid ones."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; valid: {sorted(LOSSES)}")
-    return LOSSES[name]
+    return lookup(LOSSES, name, "loss")

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gan.augment import augment, check_augment
 from gan.config import ConfigError
-from gan.data import gather, stack_batches
+from gan.data.prepared import gather, stack_batches
 from gan.errors import PipelineError
-from gan.losses import get_loss
-from gan.penalties import get_penalty
-from gan.train_state import TrainConfig, TrainState, lr_d_at
+from gan.run_config import TrainConfig, lr_d_at
+from gan.train.augment import augment
+from gan.train.losses import get_loss
+from gan.train.penalties import get_penalty
+from gan.train.state import TrainState
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class StepConfig:
     d_update: split, a D step on the fakes then one on the reals (the Keras two-phase recipe);
     joint, one D step on reals and fakes together. label_smoothing: the real target is
     1 - label_smoothing (one-sided, BCE losses). amp: bf16 autocast. loss, penalty, augment:
-    names in gan.losses, gan.penalties and gan.augment; penalty_weight is lambda or gamma.
+    names in gan.train.losses, .penalties and .augment (checked by the config); penalty_weight
+    is lambda or gamma.
     """
 
     d_update: str = "split"
@@ -60,17 +62,10 @@ class StepConfig:
     penalty_weight: float = 0.0
     augment: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        if self.d_update not in ("split", "joint"):
-            raise ValueError(f"unknown d_update mode {self.d_update!r}; valid: ['joint', 'split']")
-        get_loss(self.loss), get_penalty(self.penalty), check_augment(self.augment)
-
 
 def _penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
              labels: torch.Tensor | None, step: StepConfig,
              generator: torch.Generator | None) -> torch.Tensor:
-    if step.penalty == "none":
-        return real.new_zeros((), dtype=torch.float32)
     return step.penalty_weight * get_penalty(step.penalty)(D, real, fake, labels, generator)
 
 
@@ -137,7 +132,7 @@ def g_step(G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer, z: torch.Te
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model for the weights, in one multi-tensor kernel.
     Batch-norm statistics are not copied from the live model (they belong to other weights):
-    `train_state.ready_sampler` recomputes them for the EMA weights before any use."""
+    `gan.train.state.ready_sampler` recomputes them for the EMA weights before any use."""
     torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
 
 
@@ -181,7 +176,6 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
     is called after each step (a progress bar). The loop never waits on the device: losses are
     summed and checked for NaN on it, and read once at the end.
     """
-    check_batch_size(cfg, len(x))
     device, gen = x.device, state.noise_gen
     G, D = nets or (state.G, state.D)
     step_cfg = step_config(cfg, device)
@@ -228,7 +222,7 @@ def train(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
           on_epoch: Callable[[TrainState, dict[str, float]], None],
           on_step: Callable[[], None] | None = None) -> TrainState:
     """Train from state.epoch to cfg.epochs; `on_epoch` logs and checkpoints after each epoch.
-    (train_epoch checks the batch size before its first step.)"""
+    The caller has checked the batch size (check_batch_size), before any other work."""
     nets = step_nets(state, cfg, x.device)
     while state.epoch < cfg.epochs:
         for group in state.opt_d.param_groups:  # the lr_d schedule (milestones)

@@ -16,12 +16,12 @@ from torch import nn
 from gan import CLASS_NAMES, class_slug
 from gan.checkpoint import load_checkpoint
 from gan.config import EvalConfig
-from gan.data import normalize
+from gan.data.prepared import normalize
 from gan.errors import BadInputError
-from gan.metrics import class_coverage, feature_stats, frechet_distance, prdc
+from gan.eval.metrics import class_coverage, feature_stats, frechet_distance, prdc
+from gan.eval.modes import mode_coverage
+from gan.files import load_file, save_file
 from gan.models import classifier as _classifier_model  # noqa: F401 - registers it
-from gan.modes import mode_coverage
-from gan.torch_files import load_file, save_file
 
 
 @dataclass

@@ -10,6 +10,13 @@ directory.
 Concurrent writers (a `dvc queue start -j N`): the SQLite file is switched to WAL (readers do
 not block the writer), the store is created and migrated by one process at a time under a file
 lock, and writes that still meet a locked database are retried with backoff.
+
+Before any work, a stage that tracks checks its store (`check_store`), in a few seconds at most:
+a tracking server must answer on `/health`, an SQLite file must be a database. A store that
+cannot take runs stops the stage with one line (the URI, what is wrong, the fix) and exit
+status 2, before anything is written, instead of MLflow's minutes of retries and a traceback.
+A store that stops answering in the middle of a run raises `TrackingUnavailable` too (see
+`gan.tracking`), which each stage words with what it keeps.
 """
 
 from __future__ import annotations
@@ -20,26 +27,20 @@ import os
 import random
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+from gan.errors import PipelineError
+from gan.layout import project_root
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RETRY_SECONDS = 120.0
-
-
-def project_root(cwd: Path | None = None) -> Path:
-    """The user's repository, also from inside DVC's temporary experiment copies."""
-    if os.environ.get("DVC_ROOT"):
-        return Path(os.environ["DVC_ROOT"]).resolve()
-    cwd = (cwd or Path.cwd()).resolve()
-    for path in (cwd, *cwd.parents):
-        if path.name == "exps" and path.parent.name == "tmp" and path.parent.parent.name == ".dvc":
-            return path.parent.parent.parent
-    return cwd
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -108,3 +109,52 @@ def retry_locked(fn: Callable[[], T], seconds: float = RETRY_SECONDS) -> T:
             log.debug("store locked, retrying in %.2fs", delay)
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 2.0)
+
+CHECK_TIMEOUT_S = 5.0
+FIX = ("start the server (`make mlflow-server`), set MLFLOW_TRACKING_URI to one that runs, or "
+       "run with --no-track")
+
+
+class TrackingUnavailable(PipelineError):
+    """The store does not answer, or refuses what is logged."""
+
+
+def check_store(uri: str, timeout_s: float = CHECK_TIMEOUT_S) -> None:
+    """Raise TrackingUnavailable when the store at URI cannot take runs (other schemes, such
+    as file: or databricks, are left to MLflow)."""
+    db = sqlite_path(uri)
+    if db is not None:
+        check_sqlite(uri, db)
+    elif uri.startswith(("http://", "https://")):
+        check_server(uri, timeout_s)
+
+
+def check_sqlite(uri: str, db: Path) -> None:
+    if not db.exists():
+        return  # MLflow creates it
+    try:
+        read_only = f"{db.resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(read_only, uri=True, timeout=2)) as conn:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        if is_locked_error(exc):
+            return  # another writer holds it: a live database
+        raise TrackingUnavailable(
+            f"tracking store {uri}: {db} is not an SQLite database ({exc}); move the file "
+            "aside (a new store is created in its place), set MLFLOW_TRACKING_URI to another "
+            "store, or run with --no-track") from None
+
+
+def check_server(uri: str, timeout_s: float) -> None:
+    url = f"{uri.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            if response.status == 200:
+                return
+            problem = f"{url} answered HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        problem = f"{url} answered HTTP {exc.code}: is it an MLflow tracking server?"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        problem = f"no MLflow tracking server answers there ({reason})"
+    raise TrackingUnavailable(f"tracking store {uri}: {problem}; {FIX}")
