@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan.data import read_raw_split, split_data
+from gan.data.prepared import read_raw_split, split_data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,10 +45,17 @@ def write_idx(path: Path, array: np.ndarray, magic: bytes | None = None) -> Path
     return path
 
 
+def truncate(path: Path) -> Path:
+    """Cut a file to half its length, as an interrupted copy leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory, small_splits) -> Path:
     """The small splits as a prepared-data file, as the prepare stage writes it."""
-    from gan.data import save_prepared
+    from gan.data.prepared import save_prepared
 
     path = tmp_path_factory.mktemp("data") / "prepared.pt"
     save_prepared(small_splits, path)

@@ -2,6 +2,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import typing
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ from dvc.utils.hydra import apply_overrides
 from pydantic import ValidationError
 
 from gan import config
-from gan.config import ConfigError, Params, load_params
+from gan.config import ConfigError, GanConfig, Params, VariantConfig, load_params
+from gan.models.d_options import D_NORMS
+from gan.train.augment import AUGMENTS
+from gan.train.losses import LOSSES
+from gan.train.penalties import PENALTIES
 from tests.conftest import REPO
 
 
@@ -184,3 +189,87 @@ def test_models_are_frozen_and_equal_by_value():
         p.epochs = 3  # type: ignore[misc]
     off = config.GanConfig(compile="off")
     assert Params(gan=off) == Params(gan=config.GanConfig(compile="off")) != p
+
+
+def literal_choices(field: str) -> set[str]:
+    """The names a VariantConfig field takes: its Literal's arguments (list items' for a list)."""
+    annotation = VariantConfig.model_fields[field].annotation
+    if typing.get_origin(annotation) is list:
+        (annotation,) = typing.get_args(annotation)
+    return set(typing.get_args(annotation))
+
+
+@pytest.mark.parametrize("field, registry", [("loss", LOSSES), ("penalty", PENALTIES),
+                                             ("d_norm", D_NORMS), ("augment", AUGMENTS)])
+def test_the_config_choices_are_the_registry_names(field, registry):
+    """A remedy added to its registry but not to the config (or the other way) fails here."""
+    assert literal_choices(field) == set(registry)
+
+
+def test_the_smoothing_losses_are_the_losses_that_take_label_smoothing():
+    assert set(config.SMOOTHING_LOSSES) == {n for n, loss in LOSSES.items() if loss.smoothing}
+
+
+@pytest.mark.parametrize("field, value, key, registry", [
+    ("loss", "bogus", "variants.dcgan.loss", LOSSES),
+    ("penalty", "r2", "variants.dcgan.penalty", PENALTIES),
+    ("d_norm", "group", "variants.dcgan.d_norm", D_NORMS),
+    ("augment", ["flip"], "variants.dcgan.augment[0]", AUGMENTS),
+])
+def test_an_unknown_remedy_name_is_named_with_the_file_and_the_valid_ones(
+        tmp_path, field, value, key, registry):
+    path = tmp_path / "p.yaml"  # not params.yaml: the message names the file actually read
+    path.write_text(yaml.safe_dump({"variants": {"dcgan": {field: value}}}))
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    bad = value[0] if isinstance(value, list) else value
+    assert re.search(rf"'{re.escape(key)}' must be one of "
+                     rf"{re.escape(str(sorted(registry)))}, got '{bad}'", message), message
+    assert "\n" not in message
+
+
+def test_an_unknown_d_update_mode_lists_the_valid_ones(tmp_path):
+    path = write_params(tmp_path, "gan:\n  d_update: both\n")
+    with pytest.raises(ConfigError, match=r"'gan\.d_update' must be one of \[.*'joint'.*\], "
+                                          r"got 'both'"):
+        load_params(path)
+
+
+CROSS_FIELD = [  # (params, the distinctive part of the message, the key and fix it names)
+    ({"variants": {"x": {"pack": 3}}},
+     r"batch_size 128 must split into packs of 3 and minibatch-std groups of 0",
+     r"'variants\.x'.*batch_size 128 must split into packs of 3"),
+    ({"variants": {"x": {"mbstd_group": 5}}},
+     r"batch_size 128 must split into packs of 1 and minibatch-std groups of 5",
+     r"'variants\.x'.*minibatch-std groups of 5"),
+    ({"variants": {"x": {"conditional": True, "projection": True, "pack": 2}}},
+     r"needs a D without projection",
+     r"'variants\.x\.pack' needs a D without projection"),
+    ({"gan": {"label_smoothing": 0.1}, "variants": {"x": {"loss": "hinge"}}},
+     r"applies to the BCE losses.*variant x uses hinge",
+     r"'gan\.label_smoothing' applies to the BCE losses.*set gan\.label_smoothing: 0"),
+]
+
+
+@pytest.mark.parametrize("data, problem, key_and_fix", CROSS_FIELD)
+def test_remedies_that_do_not_fit_the_config_are_refused(tmp_path, data, problem, key_and_fix):
+    """At construction (pydantic's ValidationError), and from a file as one ConfigError line
+    that starts with the file actually read."""
+    with pytest.raises(ValidationError, match=problem):
+        Params.model_validate(data)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    assert re.search(key_and_fix, message) and "\n" not in message, message
+
+
+def test_a_remedy_misfit_built_in_code_raises_at_construction():
+    with pytest.raises(ValidationError, match="batch_size 128 must split into packs of 3"):
+        Params(variants={"x": VariantConfig(pack=3)})
+    with pytest.raises(ValidationError, match="applies to the BCE losses"):
+        Params(variants={"x": VariantConfig(loss="hinge")}, gan=GanConfig(label_smoothing=0.1))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gan.deps import closure, stage_deps
-from gan.train_files import TRAIN_STAGE
+from gan.train.state import TRAIN_STAGE
 from tests.conftest import REPO
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
@@ -57,6 +57,25 @@ def test_reference_stage_depends_on_the_classifier_it_loads():
 
 def test_training_reads_no_evaluation_code():
     train = set(stage_deps("stages/train.py"))
-    for module in ("scoring", "metrics", "models/classifier", "stages/evaluate"):
+    assert not [d for d in train if d.startswith("src/gan/eval/")]  # scoring, metrics, ...
+    for module in ("eval/scoring", "eval/metrics", "models/classifier", "stages/evaluate"):
         assert f"src/gan/{module}.py" not in train
+    assert "src/gan/train/loop.py" in train  # the paths above are the library's real ones
     assert set(closure(TRAIN_STAGE)) <= {REPO / d for d in train}  # the fingerprint's files
+
+
+@pytest.mark.parametrize("stage", ["sample", "evaluate"])
+def test_reading_a_trained_run_needs_no_training_code(stage):
+    """sample and evaluate read generators through gan.trained: editing a loss, a penalty or
+    the loop re-runs training, not them."""
+    deps = stage_deps(f"stages/{stage}.py")
+    assert "src/gan/trained.py" in deps
+    assert not [d for d in deps if d.startswith("src/gan/train/")]
+
+
+def test_the_library_has_no_import_cycle():
+    """No module reaches itself through its gan imports (read as gan.deps reads them)."""
+    package = REPO / "src" / "gan"
+    cyclic = [f.relative_to(package).as_posix() for f in package.rglob("*.py")
+              if f.resolve() in closure(f)]
+    assert not cyclic

@@ -1,10 +1,26 @@
+"""MLflow runs as the stages make them: into the project's store with tags, params and steps;
+no run left RUNNING (each ends FINISHED, FAILED or KILLED by what ended it); a server lost
+mid-run keeps the training, and a rerun completes the run; a child run replaces its earlier
+sibling."""
+
+from __future__ import annotations
+
+import os
+import signal
 import subprocess
+import time
+from datetime import UTC, datetime, timedelta
 
 import mlflow
+import pytest
+import torch
 
 from gan.config import Params
+from gan.errors import Terminated
 from gan.tracking import flatten, run_tags, start_run
 from tests.conftest import REPO
+from tests.mlflow_server import free_port, mlflow_server
+from tests.train_runs import EPOCHS, kill_after_epoch, store_env, train_cmd, write_params
 
 
 def test_run_lands_in_sqlite_store_with_tags_params_and_steps(tmp_path, monkeypatch):
@@ -49,3 +65,119 @@ def test_commit_is_unknown_outside_a_git_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert run_tags("x")["git_commit"] == "unknown"
+
+
+def only_run(uri: str):
+    client = mlflow.MlflowClient(uri)
+    (found,) = client.search_runs([client.get_experiment_by_name("fashion-gan").experiment_id])
+    return client, found
+
+
+@pytest.mark.parametrize("raised, status", [(None, "FINISHED"), (ValueError, "FAILED"),
+                                            (KeyboardInterrupt, "KILLED"),
+                                            (Terminated, "KILLED")])
+def test_a_run_ends_with_the_status_of_what_ended_it(tmp_path, monkeypatch, raised, status):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    try:
+        with start_run("fashion-gan", "r", {}) as tracker:
+            tracker.log_metrics({"x": 1.0}, step=1)
+            if raised:
+                raise raised("stop")
+    except (Exception, KeyboardInterrupt, Terminated) as exc:
+        assert type(exc) is raised
+    client, found = only_run(uri)
+    assert found.info.status == status
+    assert datetime.fromisoformat(found.data.tags["heartbeat"]) > datetime.now(UTC) - \
+        timedelta(minutes=1)
+
+
+def test_sigterm_marks_the_training_run_killed_and_a_resume_finishes_it(tmp_path, prepared):
+    """What Slurm sends at a time limit: the stage exits 143 with one line, its MLflow run is
+    KILLED, nothing half-written; the rerun resumes into the same run and ends it FINISHED."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    params, out = write_params(tmp_path, "cpu"), tmp_path / "out"
+    cmd, env = train_cmd(prepared, out, params, track=True), store_env(uri)
+    reached = kill_after_epoch(cmd, out / "state/last.pt", 2, env=env, sig=signal.SIGTERM,
+                               stderr=tmp_path / "stderr.txt")
+    assert 2 <= reached < EPOCHS, "training finished before it could be stopped"
+    assert kill_after_epoch.returncode == 128 + signal.SIGTERM
+    err = (tmp_path / "stderr.txt").read_text()
+    assert "stopped by SIGTERM; an open MLflow run is marked KILLED" in err
+    assert "Traceback" not in err
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    client, killed = only_run(uri)
+    assert killed.info.status == "KILLED"
+    resumed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    client, finished = only_run(uri)
+    assert finished.info.run_id == killed.info.run_id and finished.info.status == "FINISHED"
+    steps = [m.step for m in client.get_metric_history(finished.info.run_id, "g_loss")]
+    assert sorted(steps) == list(range(1, EPOCHS + 1))
+
+
+@pytest.mark.slow
+def test_a_server_lost_mid_run_keeps_the_training_and_the_rerun_completes_the_run(
+        tmp_path, prepared):
+    """The server dies after epoch 2 is logged: the stage stops at the next epoch with one line
+    (what is kept, what to do), its checkpoint one epoch behind; with the server back, the rerun
+    resumes there into the same MLflow run, which ends FINISHED with every epoch logged once."""
+    params, out, port = write_params(tmp_path, "cpu"), tmp_path / "out", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    with mlflow_server(tmp_path, env, port) as uri:
+        cmd = train_cmd(prepared, out, params, track=True)
+        # Few retries: the test's server does not come back by itself.
+        run_env = store_env(uri) | {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+                                    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+        proc = subprocess.Popen(cmd, cwd=REPO, env=run_env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            csv = out / "dcgan.csv"  # written after the epoch's metrics are logged
+            if csv.is_file() and len(csv.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+    err = proc.communicate(timeout=120)[1]  # the server is gone now
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    (line,) = [ln for ln in err.splitlines() if "training stopped before checkpointing" in ln]
+    lost = int(line.split("checkpointing epoch ")[1].split(":")[0])
+    assert 3 <= lost < EPOCHS and f"resumes after epoch {lost - 1}" in line and uri in line
+    assert torch.load(out / "state/last.pt", weights_only=True)["extra"]["epoch"] == lost - 1
+    with mlflow_server(tmp_path, env, port) as uri:
+        rerun = subprocess.run(cmd, cwd=REPO, env=store_env(uri), capture_output=True,
+                               text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        assert f"resuming after epoch {lost - 1} of {EPOCHS}" in rerun.stderr
+        client, finished = only_run(uri)
+        assert finished.info.status == "FINISHED"
+        steps = [m.step for m in client.get_metric_history(finished.info.run_id, "g_loss")]
+        assert sorted(steps) == list(range(1, EPOCHS + 1))
+
+
+def test_a_child_run_replaces_its_earlier_sibling_and_a_reopened_run_keeps_its_end(
+        tmp_path, monkeypatch):
+    """What `evaluate` and `sample` do to a finished training run: a second evaluation child
+    deletes the first (not another DVC experiment's), adding artifacts keeps the end time."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    with start_run("fashion-gan", "t", {"stage": "train"}) as train:
+        pass
+    client = mlflow.MlflowClient(uri)
+    ended = client.get_run(train.run_id).info.end_time
+    children = []
+    for exp in (None, None, "other-exp"):
+        if exp:
+            monkeypatch.setenv("DVC_EXP_NAME", exp)
+        with start_run("fashion-gan", "t evaluation", run_tags("evaluate"),
+                       parent_run_id=train.run_id) as ev:
+            ev.log_metrics({"fid_snapshot": 1.0}, step=1)
+        children.append(ev.run_id)
+    life = {c: client.get_run(c).info.lifecycle_stage for c in children}
+    assert [life[c] for c in children] == ["deleted", "active", "active"]
+    time.sleep(0.01)
+    with start_run("fashion-gan", "t", {}, run_id=train.run_id, keep_end_time=True) as again:
+        again.log_metrics({"late": 1.0})
+    info = client.get_run(train.run_id).info
+    assert info.status == "FINISHED" and info.end_time == ended

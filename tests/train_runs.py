@@ -64,3 +64,8 @@ def kill_after_epoch(cmd: list[str], last: Path, epoch: int, cwd: Path = REPO,
     return reached
 
 
+def store_env(uri: str) -> dict[str, str]:
+    """This environment with the MLflow tracking store at `uri` (and no other MLflow setting),
+    logging at INFO."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return env | {"MLFLOW_TRACKING_URI": uri, "GAN_LOG_LEVEL": "INFO"}

@@ -15,7 +15,10 @@ from gan.files import atomic_file
 
 def pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend, imported when a chart is drawn."""
-    plt = pyplot()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     return plt
 

@@ -1,4 +1,6 @@
-"""One MLflow store for every way of running, and concurrent writers that lose nothing."""
+"""One MLflow store for every way of running, concurrent writers that lose nothing, and a
+store that fails, failing fast: no server at the URI, or a file that is not a database, stops
+the stage before any work."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ import textwrap
 import mlflow
 import pytest
 
-from gan.mlflow_store import project_root, retry_locked, tracking_uri
+from gan.layout import project_root
+from gan.store import retry_locked, tracking_uri
+from tests.conftest import REPO
+from tests.mlflow_server import free_port
+from tests.train_runs import store_env, train_cmd, write_params
 
 WORKER = textwrap.dedent("""
     import sys
@@ -67,3 +73,31 @@ def test_locked_database_is_retried_other_errors_are_not():
     assert retry_locked(flaky) == "ok" and len(calls) == 3
     with pytest.raises(ValueError, match="other"):
         retry_locked(lambda: (_ for _ in ()).throw(ValueError("other")))
+
+
+def run_train(tmp_path, prepared, uri: str, timeout: float = 90) -> subprocess.CompletedProcess:
+    params, out = write_params(tmp_path, "cpu"), tmp_path / "out"
+    return subprocess.run(train_cmd(prepared, out, params, track=True), cwd=REPO,
+                          env=store_env(uri), capture_output=True, text=True, timeout=timeout)
+
+
+def test_no_server_at_the_uri_stops_the_stage_before_any_work(tmp_path, prepared):
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = run_train(tmp_path, prepared, uri)
+    assert proc.returncode == 2
+    (line,) = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln]
+    assert f"tracking store {uri}: no MLflow tracking server answers there" in line
+    assert "make mlflow-server" in line and "--no-track" in line
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_store_file_that_is_not_a_database_stops_the_stage(tmp_path, prepared):
+    db = tmp_path / "notes.db"
+    db.write_text("these are my notes, not a database\n" * 100)
+    proc = run_train(tmp_path, prepared, f"sqlite:///{db}")
+    assert proc.returncode == 2
+    assert f"{db} is not an SQLite database (file is not a database)" in proc.stderr
+    assert "move the file aside" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+    assert db.read_text().startswith("these are my notes")  # untouched

@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan.data import mode_classes, mode_index, n_modes, stack_images
-from gan.metrics import corrected_shares, kl_to_uniform
-from gan.modes import mode_confusion, mode_coverage, mode_histogram
+from gan.data.prepared import mode_classes, mode_index, n_modes
+from gan.eval.metrics import corrected_shares, kl_to_uniform
+from gan.eval.modes import mode_confusion, mode_coverage, mode_histogram
+from tests.stacked import stack_images
 
 
 def true_probs(labels: torch.Tensor) -> torch.Tensor:

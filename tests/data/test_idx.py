@@ -3,8 +3,8 @@ import gzip
 import numpy as np
 import pytest
 
-from gan.data import read_raw_split
-from gan.idx import IdxError, read_idx
+from gan.data.idx import IdxError, read_idx
+from gan.data.prepared import read_raw_split
 from tests.conftest import write_idx
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from tests.conftest import REPO
@@ -77,3 +78,18 @@ def test_a_killed_run_in_a_dvc_temporary_copy_resumes_in_a_new_copy(tmp_path, pr
     subprocess.run(train_cmd(prepared, fresh, params), cwd=REPO, check=True)
     a, b = generator(second / "out/dcgan.pt"), generator(fresh / "dcgan.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_batch_larger_than_the_training_set_fails_before_any_work(tmp_path, prepared):
+    """Refused in one line before the first epoch: no checkpoint, snapshot or CSV written."""
+    params = write_params(tmp_path, "cpu")
+    p = yaml.safe_load(params.read_text())
+    params.write_text(yaml.safe_dump(p | {"batch_size": 4096}))  # the prepared data has 2,000
+    out = tmp_path / "out"
+    proc = subprocess.run(train_cmd(prepared, out, params), cwd=REPO, capture_output=True,
+                          text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "'batch_size' 4096 exceeds the 2000 training images" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+

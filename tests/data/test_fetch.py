@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from gan.fetch import FILES, MIRROR_ENV, DownloadError, download_fashion_mnist, md5sum, sources
+from gan.data.fetch import FILES, MIRROR_ENV, DownloadError, download_fashion_mnist, md5sum, sources
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_md5_mismatch_rejected_and_nothing_left(tmp_path, corrupt_mirror):
 
 def test_falls_back_in_order(tmp_path, corrupt_mirror, http_mirror, caplog):
     out = tmp_path / "raw"
-    caplog.set_level("INFO", logger="gan.fetch")
+    caplog.set_level("INFO", logger="gan.data.fetch")
     download_fashion_mnist(out, [str(corrupt_mirror), "http://127.0.0.1:9/", http_mirror])
     assert md5sum(out / "train-labels-idx1-ubyte.gz") == FILES["train-labels-idx1-ubyte.gz"]
     used = {r.args[0]: r.args[1] for r in caplog.records}

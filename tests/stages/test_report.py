@@ -1,4 +1,5 @@
-"""Aggregation over seeds, on synthetic per-seed metrics whose mean and std are known."""
+"""The report stage: mean ± std tables, charts and CSV over seeds, from synthetic per-seed
+metrics; a missing seed is named with the stage to run."""
 
 import csv
 import json
@@ -7,62 +8,13 @@ import pytest
 import yaml
 
 from gan import CLASS_NAMES
-from gan.aggregate import Stat, aggregate
 from gan.errors import PipelineError
+from gan.eval.tables import aggregate
 from gan.layout import RunPaths
-from gan.ranking import ranked, ranking_table
 from gan.stages import report
 from gan.stages.evaluate import coverage_csv
 from tests.conftest import REPO
-
-
-def shares(**override: float) -> dict[str, float]:
-    """A class histogram: the named classes as given, the rest sharing what is left."""
-    named = {c.replace("/", "_").replace(" ", "_").replace("-", "_"): c for c in CLASS_NAMES}
-    fixed = {named[k]: v for k, v in override.items()}
-    rest = (1 - sum(fixed.values())) / (len(CLASS_NAMES) - len(fixed))
-    return {c: fixed.get(c, rest) for c in CLASS_NAMES}
-
-
-def run_metrics(seed: int, fid: float, bag: float, label_accuracy: float | None = None) -> dict:
-    r = {"variant": "v", "seed": seed, "epoch": 5, "fid": fid, "classes_covered": 9 + (bag > 0),
-         "kl_to_uniform": 0.5 - bag, "class_share": shares(bag=bag),
-         "class_share_corrected": shares(bag=bag / 2)}
-    if label_accuracy is not None:
-        r["label_accuracy"] = label_accuracy
-    return r
-
-
-RUNS = [run_metrics(0, 10.0, 0.0), run_metrics(1, 12.0, 0.01), run_metrics(2, 14.0, 0.2)]
-
-
-def test_mean_and_sample_std_over_seeds():
-    agg = aggregate(RUNS, min_share=0.02)
-    assert agg["fid"] == Stat(12.0, 2.0, 3)  # (10, 12, 14): mean 12, sample std 2
-    assert agg["classes_covered"].mean == pytest.approx(29 / 3)
-    bag = agg["class_share"]["bag"]
-    assert bag.mean == pytest.approx(0.07)
-    assert bag.std == pytest.approx(((0.07 ** 2 + 0.06 ** 2 + 0.13 ** 2) / 2) ** 0.5)
-    assert agg["class_share_corrected"]["bag"].mean == pytest.approx(0.035)
-    assert agg["seeds"] == [0, 1, 2]
-    assert "seed" not in agg and "epoch" not in agg
-
-
-def test_dropped_counts_the_seeds_below_the_coverage_threshold():
-    agg = aggregate(RUNS, min_share=0.02)
-    assert agg["dropped_in"]["bag"] == 2  # 0.0 and 0.01 are below 0.02, 0.2 is not
-    assert agg["dropped_in"]["trouser"] == 0
-    assert aggregate(RUNS, min_share=0.005)["dropped_in"]["bag"] == 1
-
-
-def test_one_seed_has_no_spread_and_missing_metrics_are_left_out():
-    agg = aggregate([run_metrics(0, 10.0, 0.1, label_accuracy=0.8)], min_share=0.02)
-    assert agg["fid"] == Stat(10.0, None, 1)
-    assert str(agg["fid"]) == "10.000"
-    mixed = aggregate([run_metrics(0, 10.0, 0.1, 0.8), run_metrics(1, 11.0, 0.1)], 0.02)
-    assert "label_accuracy" not in mixed  # not measured in every seed: not averaged
-    with pytest.raises(ValueError, match="at least one run"):
-        aggregate([], 0.02)
+from tests.seed_metrics import RUNS, run_metrics, shares
 
 
 def write_study(root, seeds):
@@ -174,18 +126,3 @@ def test_ten_class_report_has_no_mode_columns(tmp_path):
     md = (tmp_path / "report/report.md").read_text()
     assert "modes_covered" not in md and "Stacked" not in md
     assert (tmp_path / "report/coverage.png").stat().st_size > 1000
-
-
-def test_ranking_orders_by_coverage_then_kl_and_puts_missing_figures_last():
-    rows = {"real data": {"modes_covered": 1000, "modes_kl": 0.0},
-            "a": {"modes_covered": Stat(300.0, 10.0, 3), "modes_kl": Stat(2.0, 0.1, 3)},
-            "b": {"modes_covered": Stat(300.0, 50.0, 3), "modes_kl": Stat(1.5, 0.1, 3)},
-            "c": {"modes_covered": Stat(800.0, 5.0, 3), "modes_kl": Stat(3.0, 0.1, 3)},
-            "d": {"modes_covered": Stat(900.0, 5.0, 3)}}  # KL not measured in every seed
-    assert ranked(rows, stacked=True) == ["d", "c", "b", "a"]
-    rows["e"] = {"modes_kl": Stat(0.1, 0.0, 3)}
-    assert ranked(rows, stacked=True)[-1] == "e"
-    table = ranking_table(rows, {"c": "pack=2"}, stacked=True)
-    body = [line for line in table if line.startswith("| ")][1:]
-    assert [line.split(" | ")[1] for line in body] == ["d", "c", "b", "a", "e", "real data"]
-    assert "| 2 | c | pack=2 | 800.000 ± 5.000 | 3.000 ± 0.100 | - | - |" in table

@@ -19,10 +19,15 @@ def test_a_malformed_grid_item_is_named_with_the_expected_form(bad):
         grid_points([bad])
 
 
-def test_cpu_workers_are_cores_over_threads_per_job():
+def test_cpu_workers_are_cores_over_threads_per_job(monkeypatch):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("one worker per GPU here")
-    cores = os.cpu_count() or 1
-    assert default_jobs(1) == cores and default_jobs(cores * 2) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_jobs(1) == 8
+    assert default_jobs(3) == 2  # whole workers only: 8 // 3
+    assert default_jobs(8) == 1
+    assert default_jobs(16) == 1  # more threads per job than cores: still one worker
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one worker
+    assert default_jobs(1) == 1

@@ -4,7 +4,7 @@ from torch.nn.utils import parametrize
 
 from gan.config import DataConfig, Params
 from gan.models.gan_nets import GanArch, build_gan
-from gan.train_state import train_config
+from gan.run_config import train_config
 
 VARIANTS = sorted(Params().variants)
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.image_files import ImageInputError, load_images
+from gan.data.image_files import ImageInputError, load_images
 
 IMAGES = np.random.default_rng(0).integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
 LABELS = np.array([0, 1, 2, 3, 4, 9])

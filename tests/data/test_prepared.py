@@ -1,6 +1,6 @@
 import torch
 
-from gan.data import (
+from gan.data.prepared import (
     batches,
     denormalize,
     gather,
