@@ -95,8 +95,10 @@ def test_evaluation_metrics_for_every_variant(workspace):
         assert {"precision", "recall", "density", "coverage"} <= set(m)
         assert ("label_accuracy" in m) == name.startswith("cgan")
         coverage = (root / r.coverage).read_text().splitlines()
-        assert coverage[0].startswith("epoch,fid_snapshot,classes_covered,kl_to_uniform")
+        assert coverage[0].startswith("epoch,step,fid_snapshot,classes_covered,kl_to_uniform")
         assert [line.split(",")[0] for line in coverage[1:]] == ["1", "2"]  # a snapshot each
+        steps = [int(line.split(",")[1]) for line in coverage[1:]]  # batches trained by then
+        assert steps[1] == 2 * steps[0] > 0
     report = (root / "metrics/report/report.md").read_text()
     assert "| real data |" in report and "| dcgan_bn | " in report
     assert "over 2 seed(s) [0, 1]" in report and "±" in report

@@ -114,6 +114,7 @@ class VariantConfig(_Section):
     conditional: bool = False
     projection: bool = False  # conditional D by projection instead of input concatenation
     width: int = Field(64, ge=1)
+    d_width: int | None = Field(None, ge=1)  # D narrower than G (PacGAN's Table 3); null: width
     # Remedies for mode collapse (README: remedies): the names of their registries.
     loss: Loss = "non_saturating"
     d_norm: DNorm = "none"        # D's normalisation

@@ -18,9 +18,10 @@ import yaml
 from gan.config import ConfigError, Params, VariantConfig
 
 STUDY_FILE = Path(__file__).with_name("remedies.yaml")
+BASE = "dcgan"  # the study's base: the report decides every other variant against it
 
 # The fields a remedy changes (the architecture and width stay the base's).
-REMEDY_FIELDS = ("loss", "d_norm", "g_spectral", "penalty", "penalty_weight", "n_critic",
+REMEDY_FIELDS = ("loss", "d_norm", "d_width", "g_spectral", "penalty", "penalty_weight", "n_critic",
                  "pack", "mbstd_group", "augment", "beta1", "beta2", "lr_d", "lr_g")
 
 

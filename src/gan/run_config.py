@@ -72,7 +72,7 @@ def train_config(params: Params, variant: str, seed: int) -> TrainConfig:
     scale = lr_scale(g.lr_scaling, params.batch_size, g.base_batch_size)
     return TrainConfig(
         variant=variant, arch=v.arch,
-        model=GanArch(z_dim=g.z_dim, width=v.width, conditional=v.conditional,
+        model=GanArch(z_dim=g.z_dim, width=v.width, d_width=v.d_width, conditional=v.conditional,
                       projection=v.projection, d_norm=v.d_norm, g_spectral=v.g_spectral,
                       pack=v.pack, mbstd_group=v.mbstd_group, channels=params.data.stack),
         seed=seed, epochs=v.epochs or params.epochs, batch_size=params.batch_size,

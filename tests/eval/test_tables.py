@@ -3,7 +3,7 @@ the ranking table."""
 
 import pytest
 
-from gan.eval.tables import Stat, aggregate, ranked, ranking_table
+from gan.eval.tables import Stat, aggregate, ranked, ranking_table, versus_base
 from tests.seed_metrics import RUNS, run_metrics
 
 
@@ -49,3 +49,30 @@ def test_ranking_orders_by_coverage_then_kl_and_puts_missing_figures_last():
     body = [line for line in table if line.startswith("| ")][1:]
     assert [line.split(" | ")[1] for line in body] == ["d", "c", "b", "a", "e", "real data"]
     assert "| 2 | c | pack=2 | 800.000 ± 5.000 | 3.000 ± 0.100 | - | - |" in table
+
+
+def test_ranking_says_better_worse_or_undecided_against_the_base():
+    def seeds(covered: list[int], kl: list[float]) -> list[dict]:
+        return [{"classes_covered": c, "kl_to_uniform": k} for c, k in
+                zip(covered, kl, strict=True)]
+
+    runs = {"dcgan": seeds([4, 5, 4, 5, 4], [1.0, 1.1, 0.9, 1.0, 1.05]),
+            "good": seeds([10, 10, 10, 10, 10], [0.1, 0.12, 0.09, 0.11, 0.1]),
+            "bad": seeds([2, 2, 1, 2, 2], [1.9, 2.0, 2.1, 2.0, 1.95]),
+            "same": seeds([5, 4, 4, 5, 5], [1.1, 0.9, 1.0, 1.0, 1.05])}
+    decisions = versus_base(runs, "dcgan", stacked=False)
+    verdicts = {n: (cov.verdict, kl.verdict) for n, (cov, kl) in decisions.items()}
+    assert verdicts == {"good": ("better", "better"), "bad": ("worse", "worse"),
+                        "same": ("undecided", "undecided")}
+    assert decisions["good"][0].diff == pytest.approx(10 - 4.4)
+    assert decisions["good"][0].low < 5.6 < decisions["good"][0].high
+    rows = {n: {"classes_covered": Stat.of(
+        [float(s["classes_covered"]) for s in r]), "kl_to_uniform": Stat.of(
+        [s["kl_to_uniform"] for s in r])} for n, r in runs.items()}
+    table = ranking_table(rows, {}, stacked=False, versus_base=decisions)
+    assert table[0].endswith("| classes_covered vs base | kl_to_uniform vs base |")
+    good = next(line for line in table if line.startswith("| 1 | good |"))
+    assert "| better (+5.6 [" in good and "| base | base |" in next(
+        line for line in table if "| dcgan |" in line)
+    assert versus_base({"dcgan": runs["dcgan"][:1], "x": runs["good"][:1]}, "dcgan",
+                       stacked=False) == {}  # one seed: nothing to decide on

@@ -102,3 +102,18 @@ def test_stacked_conditioning_reads_every_channel_label():
         assert not torch.allclose(*D(x, labels))
         with pytest.raises(ValueError, match=r"labels of shape \(2, 3\)"):
             G(z, torch.tensor([0, 1]))
+
+
+@pytest.mark.parametrize("arch_name", ["mlp", "dcgan"])
+def test_d_width_narrows_only_the_discriminator(arch_name):
+    """PacGAN's Table 3: D at a quarter of G's width, G unchanged; shapes as before."""
+    full_g, full_d = build_gan(arch_name, GanArch(width=16))
+    g, d = build_gan(arch_name, GanArch(width=16, d_width=4))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(g) == count(full_g) and count(d) < count(full_d) / 3
+    first = next(m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear))
+    # MLP: 2 * (d_width * 4) hidden units first; DCGAN: d_width channels
+    assert (first.out_features if arch_name == "mlp" else first.out_channels) == \
+        {"mlp": 32, "dcgan": 4}[arch_name]
+    x = g(torch.randn(8, 100))                                    # (8, 1, 28, 28)
+    assert x.shape == (8, 1, 28, 28) and d(x).shape == (8,)

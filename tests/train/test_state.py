@@ -41,6 +41,8 @@ def test_resume_matches_uninterrupted_run(tmp_path, tiny_data, device):
     after, resumed = resume(path, cfg, x, y, device)
     assert after == 1
     assert differing(full, resumed, ("G", "D", "ema")) == []
+    # batches trained: 3 epochs of 256 images in batches of 64, counted across the resume
+    assert full.step == resumed.step == 3 * (256 // 64)
 
 
 @pytest.mark.parametrize("name", sorted(study()))

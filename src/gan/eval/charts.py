@@ -8,6 +8,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gan import CLASS_NAMES, class_slug
 from gan.eval.tables import mean_of, rank_keys, std_of
 from gan.files import atomic_file
@@ -140,4 +142,40 @@ def share_heatmap(runs: dict[str, dict[int, Path]], path: Path) -> None:
     fig.suptitle("Share of samples per class over training (uniform: 0.1)", fontsize=10)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label="share of samples")
+    save_figure(fig, path)
+
+
+def read_curve(path: Path, keys: tuple[str, ...]) -> tuple[list[int], list[list[float]]]:
+    """A run's coverage CSV: the training step of each snapshot that has one, and KEYS there."""
+    with path.open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("step")]
+    return [int(r["step"]) for r in rows], [[float(r[k]) for k in keys] for r in rows]
+
+
+def convergence_chart(runs: dict[str, dict[int, Path]], stacked: bool, path: Path) -> None:
+    """Modes (classes) covered and KL to uniform against training steps, one line per variant:
+    the mean over seeds with a band of ± one std, at the steps every seed has a snapshot."""
+    plt = pyplot()
+    keys = rank_keys(stacked)
+    what = "modes" if stacked else "classes"
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for variant, seeds in runs.items():
+        curves = [dict(zip(*read_curve(p, keys), strict=True)) for p in seeds.values()]
+        steps = sorted(set.intersection(*(set(c) for c in curves)))
+        if not steps:
+            continue  # snapshots without steps (written by an older version)
+        values = np.array([[c[s] for s in steps] for c in curves])        # (seeds, steps, 2)
+        mean, std = values.mean(0), values.std(0, ddof=1) if len(curves) > 1 else 0 * values[0]
+        for i, ax in enumerate(axes):
+            (line,) = ax.plot(steps, mean[:, i], marker=".", label=variant)
+            ax.fill_between(steps, mean[:, i] - std[:, i], mean[:, i] + std[:, i],
+                            color=line.get_color(), alpha=0.2)
+    for ax, label in zip(axes, (f"{what} covered", f"KL to uniform over {what} (nats)"),
+                         strict=True):
+        ax.set_xlabel("training step (batches)")
+        ax.set_ylabel(label)
+    if axes[0].get_legend_handles_labels()[0]:  # runs with steps in their snapshots
+        axes[0].legend(fontsize=8, ncol=2)
+    fig.suptitle(f"Convergence: {what} covered and KL over training (mean ± std over seeds)")
+    fig.tight_layout()
     save_figure(fig, path)

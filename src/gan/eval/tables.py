@@ -17,6 +17,7 @@ import statistics
 from dataclasses import dataclass
 
 from gan import CLASS_NAMES
+from gan.eval.decisions import Decision, decide
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,41 @@ def ranked(rows: dict[str, dict], stacked: bool) -> list[str]:
     return sorted((n for n in rows if n != "real data"), key=key)
 
 
-def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool) -> list[str]:
-    """Markdown lines: rank, variant, remedy, coverage, KL, FID, recall (mean ± std)."""
+def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool,
+                  versus_base: dict[str, tuple[Decision, Decision]] | None = None) -> list[str]:
+    """Markdown lines: rank, variant, remedy, coverage, KL, FID, recall (mean ± std) and, with
+    `versus_base` (gan.eval.decisions, coverage then KL), each variant's verdict against the
+    base with the difference, its 95% interval and the Holm-corrected p-value."""
     covered, kl = rank_keys(stacked)
     cols = [covered, kl, "fid", "recall"]
-    body = [[str(i), name, remedies.get(name, "-"), *(fmt(rows[name].get(c)) for c in cols)]
-            for i, name in enumerate(ranked(rows, stacked), 1)]
+    extra = [f"{covered} vs base", f"{kl} vs base"] if versus_base else []
+
+    def verdicts(name: str) -> list[str]:
+        if not versus_base:
+            return []
+        return [str(d) for d in versus_base[name]] if name in versus_base else ["base", "base"]
+
+    body = [[str(i), name, remedies.get(name, "-"), *(fmt(rows[name].get(c)) for c in cols),
+             *verdicts(name)] for i, name in enumerate(ranked(rows, stacked), 1)]
     real = rows.get("real data")
     if real is not None:
-        body.append(["-", "real data", "-", *(fmt(real.get(c)) for c in cols)])
-    return md_table(["rank", "variant", "remedy", *cols], body)
+        body.append(["-", "real data", "-", *(fmt(real.get(c)) for c in cols),
+                     *(["-"] * len(extra))])
+    caption = ["", "vs base: better, worse or undecided against the base (more covered, less "
+               "KL is better): the difference of the means over seeds [its 95% interval, "
+               "Welch], and the p-value of a permutation test corrected for the number of "
+               "variants (Holm); decided at p < 0.05."] if versus_base else []
+    return md_table(["rank", "variant", "remedy", *cols, *extra], body) + caption
+
+
+def versus_base(runs: dict[str, list[dict]], base: str, stacked: bool
+                ) -> dict[str, tuple[Decision, Decision]]:
+    """Each variant's decisions against BASE from its per-seed metrics: more modes (classes)
+    covered is better, less KL is better. Empty without the base or with fewer than two seeds
+    (nothing to decide on)."""
+    covered, kl = rank_keys(stacked)
+    if base not in runs or min(len(r) for r in runs.values()) < 2:
+        return {}
+    per_seed = {k: {n: [float(r[k]) for r in rs] for n, rs in runs.items()} for k in (covered, kl)}
+    cov, div = decide(per_seed[covered], base, True), decide(per_seed[kl], base, False)
+    return {n: (cov[n], div[n]) for n in cov}

@@ -20,6 +20,7 @@ from gan.registry import lookup
 class GanArch:
     z_dim: int = 100
     width: int = 64          # channels (DCGAN) or hidden-unit multiple (MLP)
+    d_width: int | None = None  # D's width when narrower (PacGAN's Table 3); None: width
     conditional: bool = False
     d_norm: str = "none"     # D's normalisation: none | batch | layer | spectral (d_options)
     g_spectral: bool = False  # spectral norm on G's weights too (as SAGAN/BigGAN)
@@ -44,6 +45,10 @@ class GanArch:
         if self.pack > 1 and self.projection:
             raise ValueError("packing is for unconditional or concatenation-conditioned D; a "
                              "projection D scores one sample's label against its features")
+
+    @property
+    def disc_width(self) -> int:
+        return self.width if self.d_width is None else self.d_width
 
     @property
     def label_dim(self) -> int:
@@ -143,7 +148,7 @@ class MLPDiscriminator(_Conditioned):
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
-        w = arch.width * 4
+        w = arch.disc_width * 4
         x_in = arch.channels * 28 * 28 + (arch.label_dim if self._concat_input() else 0)
         self.net = nn.Sequential(
             nn.Linear(arch.pack * x_in, 2 * w), nn.LeakyReLU(0.2, inplace=True),  # (B/m, 2w)
@@ -205,7 +210,7 @@ class DCDiscriminator(_Conditioned):
     def __init__(self, arch: GanArch) -> None:
         super().__init__()
         self.arch = arch
-        c = arch.width
+        c = arch.disc_width
         c_in = arch.channels + (arch.label_dim if self._concat_input() else 0)
         c_out = 2 * c + (1 if arch.mbstd_group else 0)
         self.net = nn.Sequential(

@@ -56,16 +56,19 @@ def score_snapshot(G: nn.Module, classifier: nn.Module, ref: Reference, p: Param
 
 
 def coverage_csv(rows: list[tuple[int, dict]]) -> str:
-    """One line per snapshot epoch: the snapshot figures (and a stacked run's mode metrics)
-    and each class's share."""
+    """One line per snapshot epoch: its training step (batches; blank for a snapshot written
+    before steps were counted), the snapshot figures (and a stacked run's mode metrics) and
+    each class's share."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     slugs = [class_slug(k) for k in range(10)]
     keys = SNAPSHOT_KEYS + (MODE_KEYS if rows and "modes_covered" in rows[0][1] else ())
-    writer.writerow(["epoch", *keys, *(f"share_{s}" for s in slugs)])
+    writer.writerow(["epoch", "step", *keys, *(f"share_{s}" for s in slugs)])
     for epoch, r in rows:
         shares = r["class_share"].values()
-        writer.writerow([epoch, *(f"{r[k]:.5g}" for k in keys), *(f"{s:.5f}" for s in shares)])
+        step = "" if r.get("step") is None else r["step"]
+        writer.writerow([epoch, step, *(f"{r[k]:.5g}" for k in keys),
+                         *(f"{s:.5f}" for s in shares)])
     return buf.getvalue()
 
 
@@ -98,8 +101,9 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     with Progress(f"evaluate {paths.run_name}", len(found), unit="snapshot",
                   quiet=quiet) as progress:
         for epoch, path in found:
-            G_snap, _, _ = load_trained(path, device, paths.stage("train"))
-            rows.append((epoch, score_snapshot(G_snap, clf, ref, p, device, cfg.seed + epoch)))
+            G_snap, _, snap = load_trained(path, device, paths.stage("train"))
+            scores = score_snapshot(G_snap, clf, ref, p, device, cfg.seed + epoch)
+            rows.append((epoch, {"step": snap.get("step")} | scores))
             progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS
                                          + MODE_KEYS[:2] if k in rows[-1][1]})
     write_text(out, json.dumps(result, indent=2) + "\n")
@@ -116,7 +120,8 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
                    parent_run_id=extra["run_id"],
                    enabled=track and extra["run_id"] is not None) as tracker:
         for epoch, r in rows:
-            tracker.log_metrics(mlflow_metrics(r), step=epoch)
+            tracker.log_metrics(mlflow_metrics({k: v for k, v in r.items() if k != "step"}),
+                                step=epoch)
         tracker.log_metrics(mlflow_metrics({k: v for k, v in result.items()
                                             if k not in ("variant", "seed", "epoch")}, "eval/"))
         tracker.log_artifact(out, "metrics")

@@ -11,11 +11,26 @@ from pathlib import Path
 from gan import class_slug
 from gan.config import load_params
 from gan.errors import PipelineError
-from gan.eval.charts import bar_chart, coverage_chart, fid_kl_chart, share_heatmap
-from gan.eval.tables import COLUMNS, Stat, aggregate, markdown, ranking_table, share_csv, share_keys
+from gan.eval.charts import (
+    bar_chart,
+    convergence_chart,
+    coverage_chart,
+    fid_kl_chart,
+    share_heatmap,
+)
+from gan.eval.tables import (
+    COLUMNS,
+    Stat,
+    aggregate,
+    markdown,
+    ranking_table,
+    share_csv,
+    share_keys,
+    versus_base,
+)
 from gan.files import write_text
 from gan.layout import RunPaths
-from gan.remedies import remedy_tags
+from gan.remedies import BASE, remedy_tags
 from gan.tracking import check_tracking, run_tags, start_run
 
 log = logging.getLogger(__name__)
@@ -83,22 +98,24 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
                                 f"{stack}; run `dvc repro reference` first")
         rows["real data"], fid_floor = stacked, stacked["fid"]
     min_share = p.eval.coverage_min_share
-    for variant in p.variants:
-        rows[variant] = aggregate(load_runs(metrics_dir, variant, p.seeds), min_share)
+    runs = {variant: load_runs(metrics_dir, variant, p.seeds) for variant in p.variants}
+    for variant, per_seed in runs.items():
+        rows[variant] = aggregate(per_seed, min_share)
     coverage = {v: {s: evaluate_output(metrics_dir, v, s, "coverage") for s in p.seeds}
                 for v in p.variants}
     md, png, csv_path = out_dir / "report.md", out_dir / "class_share.png", \
         out_dir / "class_share.csv"
-    coverage_png, fid_kl_png, heatmap_png = (out_dir / f"{name}.png" for name in
-                                             ("coverage", "fid_kl", "share_heatmap"))
+    coverage_png, fid_kl_png, heatmap_png, convergence_png = (
+        out_dir / f"{name}.png" for name in ("coverage", "fid_kl", "share_heatmap", "convergence"))
     remedies = {name: remedy_tags(v)["remedy"] for name, v in p.variants.items()}
-    ranking = ranking_table(rows, remedies, stack > 1)
+    ranking = ranking_table(rows, remedies, stack > 1, versus_base(runs, BASE, stack > 1))
     write_text(md, markdown(rows, fid_floor, p.seeds, min_share, stack, ranking))
     write_text(csv_path, share_csv(rows))
     bar_chart(rows, min_share, png)
     coverage_chart(rows, coverage_png)
     fid_kl_chart(rows, stack > 1, fid_kl_png)
     share_heatmap(coverage, heatmap_png)
+    convergence_chart(coverage, stack > 1, convergence_png)
     log.info("report over seeds %s: %s", p.seeds, md)
     tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)), "stack": str(stack)}
     with start_run(p.mlflow.experiment, "report", tags,
@@ -107,5 +124,5 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
                             "n_seeds": len(p.seeds), "stack": stack})
         for variant, row in rows.items():
             tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
-        for path in (md, png, csv_path, coverage_png, fid_kl_png, heatmap_png):
+        for path in (md, png, csv_path, coverage_png, fid_kl_png, heatmap_png, convergence_png):
             tracker.log_artifact(path)

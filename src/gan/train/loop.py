@@ -213,6 +213,7 @@ def train_epoch(state: TrainState, cfg: TrainConfig, x: torch.Tensor, y: torch.T
             f"variant {cfg.variant}: non-finite loss at epoch {state.epoch + 1}, step "
             f"{int(first_bad) + 1}; training stopped, the last good checkpoint (epoch "
             f"{state.epoch}) is kept. Try lower lr_d/lr_g, or bf16: false.")
+    state.step += n_steps
     means = totals / n_steps
     means[g_col] = totals[g_col] / max(n_g_steps, 1)
     return dict(zip(METRICS, means.tolist(), strict=True))

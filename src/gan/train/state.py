@@ -49,6 +49,7 @@ class TrainState:
     batch_gen: torch.Generator   # CPU: batch order
     noise_gen: torch.Generator   # on the training device: latent noise and fake labels
     epoch: int = 0
+    step: int = 0                # batches trained (D steps), the x axis of convergence curves
     history: list[dict[str, float]] = field(default_factory=list)
     frames: list[torch.Tensor] = field(default_factory=list)  # (100, 28, 28) uint8 each
     frame_epochs: list[int] = field(default_factory=list)     # the epoch of each frame
@@ -110,6 +111,7 @@ def save_state(path: Path, state: TrainState, cfg: TrainConfig, run_key: str) ->
         rng["cuda"] = torch.cuda.get_rng_state_all()
     save_checkpoint(path, models, extra={
         "config": asdict(cfg), "fingerprint": run_key, "epoch": state.epoch,
+        "step": state.step,
         "history": state.history, "frames": torch.stack(state.frames),
         "frame_epochs": state.frame_epochs, "run_id": state.run_id,
         "opt_g": state.opt_g.state_dict(), "opt_d": state.opt_d.state_dict(), "rng": rng,
@@ -145,7 +147,8 @@ def load_state(path: Path, cfg: TrainConfig, device: torch.device,
         ema.requires_grad_(False)
     state = TrainState(G, D, opt_g, opt_d, ema,
                        batch_gen=torch.Generator(), noise_gen=torch.Generator(device=device),
-                       epoch=extra["epoch"], history=list(extra["history"]),
+                       epoch=extra["epoch"], step=extra["step"],
+                       history=list(extra["history"]),
                        frames=list(extra["frames"]), frame_epochs=list(extra["frame_epochs"]),
                        run_id=extra["run_id"])
     _restore_rng(state, extra["rng"])
@@ -166,7 +169,8 @@ def save_snapshot(directory: Path, state: TrainState, cfg: TrainConfig) -> Path:
     small, and scored later by the evaluate stage."""
     path = snapshot_path(directory, state.epoch)
     save_checkpoint(path, {"generator": state.sampler},
-                    extra={"config": asdict(cfg), "epoch": state.epoch, "run_id": state.run_id})
+                    extra={"config": asdict(cfg), "epoch": state.epoch, "step": state.step,
+                           "run_id": state.run_id})
     return path
 
 
