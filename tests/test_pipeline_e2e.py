@@ -469,7 +469,7 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
         assert remedy["hinge_sn"] == "loss=hinge d_norm=spectral beta1=0.0 beta2=0.9"
         covered = [float(r[3].split(" ± ")[0]) for r in rows]
         assert covered == sorted(covered, reverse=True)  # best first
-        for name in ("fid_kl.png", "share_heatmap.png"):
+        for name in ("fid_kl.png", "share_heatmap.png", "convergence.png"):
             assert min(Image.open(root / "metrics/report" / name).size) > 300
         params = yaml.safe_load((root / "params.yaml").read_text())
         assert sorted(params["variants"]) == sorted(only) and params["data"]["stack"] == 3
