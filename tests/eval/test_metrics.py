@@ -14,7 +14,10 @@ from gan.eval.metrics import (
     feature_stats,
     fid,
     frechet_distance,
+    kid,
+    poly_mmd2,
     prdc,
+    vendi_score,
 )
 from gan.eval.scoring import embed
 from gan.tracking import NullTracker
@@ -146,3 +149,39 @@ def test_unsure_share_counts_samples_below_the_confidence_threshold():
     probs[2, 2], probs[3, 3] = 0.3, 0.45    # unsure
     assert class_coverage(probs, confidence_threshold=0.5)["unsure_share"] == 0.5
     assert class_coverage(probs, confidence_threshold=0.25)["unsure_share"] == 0.0
+
+
+def _features(n: int, d: int = 16, shift: float = 0.0, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed)).double() + shift
+
+
+def test_kid_equals_torchmetrics_on_the_same_subsets():
+    from torchmetrics.image.kid import KernelInceptionDistance, poly_mmd
+
+    real, fake = _features(300), _features(250, shift=0.3, seed=1)
+    assert poly_mmd2(real[:200], fake[:200]) == pytest.approx(
+        float(poly_mmd(real[:200], fake[:200])), rel=1e-12)
+    # One subset of every sample: the subsets' order does not matter, so both draw the same.
+    reference = KernelInceptionDistance(feature=torch.nn.Identity(), subsets=1,
+                                        subset_size=250)
+    reference.update(real[:250].float(), real=True)
+    reference.update(fake.float(), real=False)
+    mean, std = kid(real[:250], fake, subsets=1, subset_size=250)
+    assert mean == pytest.approx(float(reference.compute()[0]), rel=1e-5) and std == 0.0
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_the_shift():
+    base = _features(2000)
+    same, _ = kid(base[:1000], _features(1000, seed=2), subsets=20, subset_size=500)
+    near, _ = kid(base, _features(1000, shift=0.2, seed=3), subsets=20, subset_size=500)
+    far, spread = kid(base, _features(1000, shift=1.0, seed=4), subsets=20, subset_size=500)
+    assert abs(same) < 0.01 < near < far and spread > 0
+
+
+def test_vendi_score_equals_the_reference_package_and_known_answers():
+    from vendi_score import vendi
+
+    x = _features(300)
+    assert vendi_score(x) == pytest.approx(vendi.score_dual(x.numpy()), rel=1e-9)
+    assert vendi_score(x[:1].repeat(50, 1)) == pytest.approx(1.0)  # copies of one sample
+    assert vendi_score(torch.eye(16)) == pytest.approx(16.0)  # 16 orthogonal samples

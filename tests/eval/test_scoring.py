@@ -19,6 +19,7 @@ def test_score_conditional_extras(classifier, small_splits, test_features):
     ref = Reference.from_features(feats, labels, confusion_matrix(probs, labels))
     result = score(feats, probs, ref, EvalConfig(), labels=labels, with_prdc=False)
     assert result["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(result["kid"]) < 1e-2 and result["vendi"] > 1  # the test set against itself
     assert 0.5 < result["label_accuracy"] <= 1.0
     assert len(result["class_fid"]) == 10
     assert result["intra_fid"] == pytest.approx(0.0, abs=1e-3)  # ~100 samples per class
@@ -48,6 +49,8 @@ def test_stacked_images_are_scored_channel_by_channel(classifier, small_splits, 
     t_feats, t_probs = embed(classifier, trousers, CPU)
     collapsed = score(t_feats, t_probs, stacked_ref, EvalConfig(), with_prdc=False)
     assert result["fid"] < collapsed["fid"] / 10
+    assert result["kid"] < collapsed["kid"] / 10 and collapsed["kid_std"] > 0
+    assert collapsed["vendi"] < result["vendi"] / 2  # one class per channel: less diverse
     assert collapsed["modes_covered"] < 10 and collapsed["modes_kl"] > 5
     assert "intra_fid" not in result and len(result["class_share_ch2"]) == 10
     with pytest.raises(BadInputError, match="features of 32 dimensions .* reference of 96"):

@@ -146,3 +146,43 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = 3, k_dc: int = 5) -
         "coverage": float((nearest_fake <= real_r_dc).float().mean()),
     }
 
+
+
+def poly_mmd2(x: torch.Tensor, y: torch.Tensor, degree: int = 3, coef: float = 1.0) -> float:
+    """Unbiased squared MMD between feature sets x (m, D) and y (n, D) under the polynomial
+    kernel k(a, b) = (a.b / D + coef) ** degree (KID's kernel, Binkowski et al. 2018)."""
+    x, y = x.double(), y.double()
+    d, m, n = x.shape[1], len(x), len(y)
+    k_xx, k_yy = (x @ x.T / d + coef) ** degree, (y @ y.T / d + coef) ** degree
+    k_xy = (x @ y.T / d + coef) ** degree
+    within_x = (k_xx.sum() - k_xx.diagonal().sum()) / (m * (m - 1))
+    within_y = (k_yy.sum() - k_yy.diagonal().sum()) / (n * (n - 1))
+    return float(within_x + within_y - 2 * k_xy.mean())
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size: int = 1000,
+        seed: int = 0) -> tuple[float, float]:
+    """Kernel Inception Distance in these features: poly_mmd2 over `subsets` random subsets
+    of `subset_size` (fewer when a set is smaller) of each set, drawn with their own seeded
+    generator; its mean and standard deviation over the subsets. Unbiased, so it settles
+    with fewer samples than FID."""
+    m = min(subset_size, len(real), len(fake))
+    if m < 2:
+        raise MetricError("KID needs at least two samples per set")
+    gen = torch.Generator().manual_seed(seed)
+    values = [poly_mmd2(real[torch.randperm(len(real), generator=gen)[:m]],
+                        fake[torch.randperm(len(fake), generator=gen)[:m]])
+              for _ in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def vendi_score(features: torch.Tensor) -> float:
+    """The Vendi score (Friedman & Dieng, 2023): the exponential of the Shannon entropy of the
+    eigenvalues of the cosine-similarity kernel matrix / N, the effective number of distinct
+    samples (1 for copies of one sample, N for orthogonal ones). Computed from the D x D
+    covariance of the normalised features, which has the same non-zero eigenvalues."""
+    x = features.double()
+    x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    w = torch.linalg.eigvalsh(x.T @ x / len(x)).clamp(min=0)
+    w = w[w > 0]
+    return float(torch.exp(-(w * w.log()).sum()))

@@ -18,7 +18,14 @@ from gan.checkpoint import load_checkpoint
 from gan.config import EvalConfig
 from gan.data.prepared import normalize
 from gan.errors import BadInputError
-from gan.eval.metrics import class_coverage, feature_stats, frechet_distance, prdc
+from gan.eval.metrics import (
+    class_coverage,
+    feature_stats,
+    frechet_distance,
+    kid,
+    prdc,
+    vendi_score,
+)
 from gan.eval.modes import mode_coverage
 from gan.files import load_file, save_file
 from gan.models import classifier as _classifier_model  # noqa: F401 - registers it
@@ -117,7 +124,8 @@ def stack_scores(features: torch.Tensor, probs: torch.Tensor | None, labels: tor
 def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference, cfg: EvalConfig,
           labels: torch.Tensor | None = None, with_prdc: bool = True,
           mode_probs: torch.Tensor | None = None) -> dict:
-    """FID, class coverage (raw and corrected for the classifier's confusions, the unsure
+    """FID, KID (mean and std over subsets), the Vendi score (effective number of distinct
+    samples), class coverage (raw and corrected for the classifier's confusions, the unsure
     share) and (optionally) PRDC; with `labels` (conditioning or ground truth) also label
     accuracy and per-class FID (intra-class FID is their mean).
 
@@ -131,6 +139,8 @@ def score(features: torch.Tensor, probs: torch.Tensor, ref: Reference, cfg: Eval
                             "channels as the reference was built for")
     result = {"n_samples": len(features),
               "fid": frechet_distance(*feature_stats(features), ref.mu, ref.sigma)}
+    result["kid"], result["kid_std"] = kid(ref.features, features)
+    result["vendi"] = vendi_score(features)
     result |= class_coverage(probs.flatten(0, -2), cfg.coverage_min_share,
                              cfg.confidence_threshold, ref.confusion)
     if probs.ndim == 3:

@@ -60,13 +60,13 @@ def aggregate(runs: list[dict], min_share: float) -> dict:
     return out
 
 
-COLUMNS = ("fid", "classes_covered", "kl_to_uniform", "classes_covered_corrected",
-           "kl_to_uniform_corrected", "mean_confidence", "unsure_share", "precision", "recall",
-           "density", "coverage", "label_accuracy", "intra_fid", "modes_covered", "modes_kl",
-           "modes_covered_corrected", "modes_kl_corrected", "mode_accuracy")
+COLUMNS = ("fid", "kid", "classes_covered", "kl_to_uniform", "classes_covered_corrected",
+           "kl_to_uniform_corrected", "vendi", "mean_confidence", "unsure_share", "precision",
+           "recall", "density", "coverage", "label_accuracy", "intra_fid", "modes_covered",
+           "modes_kl", "modes_covered_corrected", "modes_kl_corrected", "mode_accuracy")
 # Stacked Fashion-MNIST: the protocol's figures first, in a table of their own.
 MODE_COLUMNS = ("modes_covered", "modes_kl", "modes_covered_corrected", "modes_kl_corrected",
-                "fid", "recall", "label_accuracy", "mode_accuracy")
+                "vendi", "fid", "kid", "recall", "label_accuracy", "mode_accuracy")
 
 
 def fmt(value: object) -> str:

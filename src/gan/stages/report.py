@@ -83,10 +83,11 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     if not reference_path.is_file():
         raise PipelineError(f"{reference_path}: not found; run `dvc repro reference` first")
     reference = json.loads(reference_path.read_text())
-    # The real-data row: coverage of the test set; FID, intra-class FID and PRDC of as many
-    # held-out images against it (the floors).
-    held_out = {k: reference["held_out"][k] for k in ("precision", "recall", "density",
-                                                        "coverage")}
+    # The real-data row: coverage of the test set; FID, KID, intra-class FID, PRDC and Vendi
+    # of as many held-out images against it (the floors; KID and Vendi are absent from a
+    # reference written before they were measured).
+    held_out = {k: v for k, v in reference["held_out"].items() if k in
+                ("precision", "recall", "density", "coverage", "kid", "vendi")}
     rows = {"real data": reference["test_set"] | held_out
             | {"fid": reference["fid_floor"], "intra_fid": reference["intra_fid_floor"]}}
     fid_floor = reference["fid_floor"]
