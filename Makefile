@@ -16,6 +16,15 @@ QUICK_STACKED_PARAMS := $(QUICK_PARAMS) -S data.stack=3 -S 'seeds=[0,1,2]'
 QUICK_REMEDIES_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S classifier.epochs=3 \
 	-S epochs=2 -S 'seeds=[0,1,2]' -S eval.n_samples=2000 -S eval.snapshot_n_samples=1000 \
 	-S eval.mode_n_samples=10000
+# The remedies study at a budget where training has settled (README: where training settles):
+# networks 16 wide (a quarter of the default 64, so a run takes minutes on this CPU), batches
+# of 64, 12 epochs of 20,000 images = 3,744 steps (the pilot's curves flatten by about 1,900
+# steps on 1,000 modes and by about 3,500 on 10 classes), five seeds, a snapshot every 2
+# epochs for the convergence curves; FID over 2,000 samples, modes over 10,000. Hours on 2 cores.
+SETTLE_REMEDIES_PARAMS := --width 16 --set data.train_size=20000 --set data.test_size=5000 \
+	--set classifier.epochs=3 --set epochs=12 --set batch_size=64 --set 'seeds=[0,1,2,3,4]' \
+	--set eval.eval_every=2 --set eval.n_samples=2000 --set eval.snapshot_n_samples=1000 \
+	--set eval.mode_n_samples=10000
 
 # The write-ups' schedule as a preset (README: the study): each variant for as many epochs as
 # its write-up trained (MLP GAN 50, DCGAN with and without BN in D 100, conditional 400), the
@@ -31,7 +40,7 @@ MLFLOW_PORT ?= 5000
 MLFLOW_BACKEND ?= sqlite:///$(CURDIR)/mlflow-server/mlflow.db
 MLFLOW_ARTIFACTS ?= $(CURDIR)/mlflow-server/artifacts
 
-.PHONY: venv run quick quick-stacked writeups remedies quick-remedies test lint gpu-check \
+.PHONY: venv run quick quick-stacked writeups remedies quick-remedies settle-remedies test lint gpu-check \
 	mlflow-server
 
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -61,6 +70,8 @@ remedies: venv
 	gan remedies
 quick-remedies: venv
 	gan remedies $(QUICK_REMEDIES_PARAMS)
+settle-remedies: venv
+	gan remedies $(SETTLE_REMEDIES_PARAMS)
 
 test: venv
 	pytest

@@ -61,9 +61,9 @@ def _yaml_value(value: Any) -> str:
     return str(value)
 
 
-def study_overrides(params: Params, only: list[str] | None = None) -> list[str]:
+def study_overrides(params: Params, only: list[str] | None = None, width: int = 64) -> list[str]:
     """`-S` values that make params.yaml's variants exactly the study's, or its variants named in
-    `only` (removing the others)."""
+    `only` (removing the others), every one of them `width` wide (G and D alike)."""
     every = study()
     unknown = sorted(set(only or []) - set(every))
     if unknown:
@@ -71,7 +71,7 @@ def study_overrides(params: Params, only: list[str] | None = None) -> list[str]:
     chosen = {n: f for n, f in every.items() if not only or n in only}
     out = [f"~variants.{name}" for name in params.variants if name not in chosen]
     for name, fields in chosen.items():
-        body = {"arch": "dcgan", "width": 64} | fields
+        body = {"arch": "dcgan", "width": width} | fields
         if name in params.variants:  # replace its fields: reset the ones the study leaves out
             out.append(f"~variants.{name}")
         out.append(f"+variants.{name}={{" + ", ".join(

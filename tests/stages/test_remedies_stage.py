@@ -28,3 +28,14 @@ def test_the_study_overrides_give_exactly_the_study_variants(tmp_path):
     assert tags["remedy"] == ("loss=wasserstein penalty=wgan_gp beta1=0.5 beta2=0.9")
     assert tags["remedy.penalty_weight"] == "10.0" and remedy_tags(p.variants["dcgan"])[
         "remedy"] == "base"
+
+
+def test_the_study_runs_at_the_width_asked(tmp_path):
+    """--width sets every study variant's width (G and D), the remedies' fields untouched."""
+    path = tmp_path / "params.yaml"
+    shutil.copy(REPO / "params.yaml", path)
+    args = experiment_args(1, path, [], "remedies-test", ["dcgan", "pac2"], width=16)
+    apply_overrides(str(path), [a for a in args if a.startswith(("~", "+", "data.", "eval."))])
+    p = load_params(path)
+    assert list(p.variants) == ["dcgan", "pac2"] and p.data.stack == 1
+    assert [v.width for v in p.variants.values()] == [16, 16] and p.variants["pac2"].pack == 2

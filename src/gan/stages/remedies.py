@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def experiment_args(stack: int, params: Path, extra: list[str], name: str,
-                    only: list[str] | None = None) -> list[str]:
+                    only: list[str] | None = None, width: int = 64) -> list[str]:
     """`dvc exp run` arguments of the study on `stack` channels: the study's variants (or
-    those in `only`), one snapshot per epoch (the class-share heat map), then the caller's
-    overrides."""
-    overrides = [*study_overrides(load_params(params), only), f"data.stack={stack}",
+    those in `only`) at `width`, one snapshot per epoch (the class-share heat map), then the
+    caller's overrides."""
+    overrides = [*study_overrides(load_params(params), only, width), f"data.stack={stack}",
                  "eval.eval_every=1", *extra]
     return ["exp", "run", "--name", name, *(a for s in overrides for a in ("-S", s))]
 
@@ -33,18 +33,21 @@ def experiment_args(stack: int, params: Path, extra: list[str], name: str,
 STACKS = typer.Option(help="1: 10 classes; 3: Stacked Fashion-MNIST, 1,000 modes")
 SET = typer.Option("--set", "-S", help="a `dvc exp run -S` override")
 ONLY = typer.Option(help="run only these variants of the study")
+WIDTH = typer.Option(min=1, help="every variant's width, G and D (DCGAN channels)")
 
 
 def run(stack: Annotated[list[int], STACKS] = [1, 3],  # noqa: B006 (typer reads lists)
         set_: Annotated[list[str], SET] = [],  # noqa: B006
         only: Annotated[list[str], ONLY] = [],  # noqa: B006
+        width: Annotated[int, WIDTH] = 64,
         queue: bool = False, params: Path = Path("params.yaml")) -> None:
     """Run the remedies study: the dcgan base, one variant per remedy and the recommended
     combinations (README: remedies), over `seeds`, once per STACK (1: 10 classes, 3: Stacked
     Fashion-MNIST, 1,000 modes). SET: more `dvc exp run -S` overrides, e.g. a smaller budget
     (`--set epochs=5 --set data.train_size=10000`). With --queue the experiments are queued
     for `dvc queue start` instead of run one after the other. ONLY: a subset of the study's
-    variants (`--only dcgan --only hinge_sn`).
+    variants (`--only dcgan --only hinge_sn`). WIDTH: the networks' width (64, or 16 for the
+    settling CPU budget of `make settle-remedies`).
 
     Each experiment's report (metrics/report/report.md) ranks the variants; MLflow runs carry
     `remedy` tags."""
@@ -53,7 +56,7 @@ def run(stack: Annotated[list[int], STACKS] = [1, 3],  # noqa: B006 (typer reads
     check_tracking()  # before the first experiment: all of them log there
     stamp = int(time.time())
     for k in stack:
-        args = experiment_args(k, params, set_, f"remedies-stack{k}-{stamp}", only)
+        args = experiment_args(k, params, set_, f"remedies-stack{k}-{stamp}", only, width)
         if queue:
             args.insert(2, "--queue")
         log.info("%s the remedies study on %s", "queueing" if queue else "running",
