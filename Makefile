@@ -29,10 +29,10 @@ SETTLE_REMEDIES_PARAMS := --width 16 --set data.train_size=20000 --set data.test
 # The write-ups' schedule as a preset (README: the study): each variant for as many epochs as
 # its write-up trained (MLP GAN 50, DCGAN with and without BN in D 100, conditional 400), the
 # conditional ones with D at 1e-3 for 100 epochs, then 1e-4. Run with `make writeups`.
-CGAN_RECIPE = -S +variants.$(1).epochs=400 -S +variants.$(1).lr_d=1e-3 \
-	-S '+variants.$(1).lr_d_milestones={100: 1e-4}'
-WRITEUPS_PARAMS := -S +variants.gan.epochs=50 -S +variants.dcgan.epochs=100 \
-	-S +variants.dcgan_bn.epochs=100 $(call CGAN_RECIPE,cgan) $(call CGAN_RECIPE,cgan_proj)
+CGAN_RECIPE = -S variants.$(1).epochs=400 -S variants.$(1).lr_d=1e-3 \
+	-S 'variants.$(1).lr_d_milestones={100: 1e-4}'
+WRITEUPS_PARAMS := -S variants.gan.epochs=50 -S variants.dcgan.epochs=100 \
+	-S variants.dcgan_bn.epochs=100 $(call CGAN_RECIPE,cgan) $(call CGAN_RECIPE,cgan_proj)
 
 # A local MLflow tracking server for several machines (see README: running many experiments).
 MLFLOW_HOST ?= 127.0.0.1

@@ -56,6 +56,10 @@ def study() -> dict[str, dict[str, Any]]:
 
 
 def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, list):
         return "[" + ",".join(map(str, value)) + "]"
     return str(value)
@@ -63,7 +67,9 @@ def _yaml_value(value: Any) -> str:
 
 def study_overrides(params: Params, only: list[str] | None = None, width: int = 64) -> list[str]:
     """`-S` values that make params.yaml's variants exactly the study's, or its variants named in
-    `only` (removing the others), every one of them `width` wide (G and D alike)."""
+    `only` (removing the others), every one of them `width` wide (G and D alike). Each variant
+    is written out whole, every field at its default but the remedy's, so that a later
+    `-S variants.<name>.<field>=...` finds its key, as it does in params.yaml."""
     every = study()
     unknown = sorted(set(only or []) - set(every))
     if unknown:
@@ -71,7 +77,7 @@ def study_overrides(params: Params, only: list[str] | None = None, width: int = 
     chosen = {n: f for n, f in every.items() if not only or n in only}
     out = [f"~variants.{name}" for name in params.variants if name not in chosen]
     for name, fields in chosen.items():
-        body = {"arch": "dcgan", "width": width} | fields
+        body = VariantConfig(arch="dcgan", width=width, **fields).model_dump()
         if name in params.variants:  # replace its fields: reset the ones the study leaves out
             out.append(f"~variants.{name}")
         out.append(f"+variants.{name}={{" + ", ".join(

@@ -8,11 +8,13 @@ import logging
 import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gan.config import ConfigError
+from gan.overrides import check_points
 from gan.slurm import submit, wait_for_array
 from gan.tracking import check_tracking
 
@@ -82,9 +84,14 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
     options passed to sbatch): each task runs one experiment in a clone of GIT_REMOTE at this
     commit, logs to the tracking server of MLFLOW_TRACKING_URI and pushes its experiment
     (`dvc exp pull GIT_REMOTE` then shows it).
+
+    Every point is first composed as DVC will compose it and validated: one that cannot run
+    is refused (exit 2), naming the point, the key and the fix, and nothing is queued.
     """
+    points = grid_points(grid)
+    check_points(Path("params.yaml"), points)  # a point that cannot run never leaves
     if slurm:
-        job, prefix = submit(grid_points(grid), git_remote, partition, gres, time_limit,
+        job, prefix = submit(points, git_remote, partition, gres, time_limit,
                              sbatch)
         log.info("submitted job array %s (%s); watch `squeue -j %s`, then `dvc exp pull %s` "
                  "and `dvc exp show`", job, prefix, job, git_remote)
@@ -92,7 +99,6 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
             raise SystemExit(1)
         return
     check_tracking()  # before queueing: every experiment would log there
-    points = grid_points(grid)
     for point in points:
         dvc("exp", "run", "--queue", *itertools.chain.from_iterable(("-S", s) for s in point))
         log.info("queued %s", " ".join(point))

@@ -14,6 +14,7 @@ import typer
 
 from gan.config import ConfigError, load_params
 from gan.errors import PipelineError
+from gan.overrides import check_points
 from gan.remedies import study_overrides
 from gan.tracking import check_tracking
 
@@ -55,8 +56,11 @@ def run(stack: Annotated[list[int], STACKS] = [1, 3],  # noqa: B006 (typer reads
         raise ConfigError(f"--stack takes 1 (10 classes), 2 or 3 (stacked), got {stack}")
     check_tracking()  # before the first experiment: all of them log there
     stamp = int(time.time())
-    for k in stack:
-        args = experiment_args(k, params, set_, f"remedies-stack{k}-{stamp}", only, width)
+    experiments = {k: experiment_args(k, params, set_, f"remedies-stack{k}-{stamp}", only, width)
+                   for k in stack}
+    # Composed and validated as DVC will: a study that cannot run starts nothing.
+    check_points(params, [[a for a in args[4:] if a != "-S"] for args in experiments.values()])
+    for k, args in experiments.items():
         if queue:
             args.insert(2, "--queue")
         log.info("%s the remedies study on %s", "queueing" if queue else "running",
