@@ -194,7 +194,7 @@ def ranking_table(rows: dict[str, dict], remedies: dict[str, str], stacked: bool
                      *(["-"] * len(extra))])
     caption = ["", "vs base: better, worse or undecided against the base (more covered, less "
                "KL is better): the difference of the means over seeds [its 95% interval, "
-               "Welch], and the p-value of a permutation test corrected for the number of "
+               "Welch], and the p-value of Welch's t-test corrected for the number of "
                "variants (Holm); decided at p < 0.05."] if versus_base else []
     return md_table(["rank", "variant", "remedy", *cols, *extra], body) + caption
 
