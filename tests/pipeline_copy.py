@@ -26,6 +26,7 @@ SMALL = {
     "classifier": {"epochs": 3, "channels": 16, "feature_dim": 32},
     "variants": {name: {"width": 8} for name in VARIANTS},
     "eval": {"eval_every": 1, "snapshot_n_samples": 200, "mode_n_samples": 2000},
+    "mlflow": {"system_metrics_s": 1},  # runs of seconds still get their system metrics
 }
 
 

@@ -5,6 +5,8 @@ sibling."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import torch
 
 from gan.config import Params
 from gan.errors import Terminated
+from gan.tracked_data import data_used
 from gan.tracking import flatten, run_tags, start_run
 from tests.conftest import REPO
 from tests.mlflow_server import free_port, mlflow_server
@@ -181,3 +184,76 @@ def test_a_child_run_replaces_its_earlier_sibling_and_a_reopened_run_keeps_its_e
         again.log_metrics({"late": 1.0})
     info = client.get_run(train.run_id).info
     assert info.status == "FINISHED" and info.end_time == ended
+
+
+def test_a_run_logs_its_data_its_system_metrics_and_the_training_view(tmp_path, monkeypatch):
+    """The Dataset column (name, the artifact's digest, context, profile), MLflow's system
+    metrics while the run is open, and the experiment kind that opens the training view."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    artifact = tmp_path / "prepared.pt"
+    artifact.write_bytes(b"images")
+    with start_run("fashion-gan", "r", {}, system_metrics_s=0.2) as tracker:
+        tracker.log_inputs([data_used(artifact, "train", 2000, 3, "training")])
+        time.sleep(1.0)
+    client, found = only_run(uri)
+    (used,) = found.inputs.dataset_inputs
+    assert used.dataset.name == "stacked-fashion-mnist-x3-train"
+    assert used.dataset.digest == hashlib.md5(b"images").hexdigest()
+    assert {t.key: t.value for t in used.tags} == {"mlflow.data.context": "training"}
+    assert json.loads(used.dataset.profile) | {"n_images": 2000, "stacked": True,
+                                               "modes": 1000} == json.loads(used.dataset.profile)
+    assert "system/cpu_utilization_percentage" in found.data.metrics
+    assert "system/system_memory_usage_megabytes" in found.data.metrics
+    experiment = client.get_experiment_by_name("fashion-gan")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_system_metrics_are_off_when_asked(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "true")  # ours wins
+    with start_run("fashion-gan", "r", {}, system_metrics_s=Params().mlflow.model_copy(
+            update={"system_metrics_s": 0}).system_metrics):
+        time.sleep(0.5)
+    _, found = only_run(uri)
+    assert not [k for k in found.data.metrics if k.startswith("system/")]
+
+
+def test_a_dvc_experiment_is_one_tree_of_runs(tmp_path, monkeypatch):
+    """Inside DVC experiment `exp-a`: the classifier, two trainings and the report are children
+    of one parent run named `exp-a` (an evaluation stays its training's child); a stage run
+    again replaces its own earlier run only; another experiment gets its own parent, FAILED
+    when a stage of it fails; the parent's Duration reaches its last child's end."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-a")
+    ids = {}
+    for name, tags in [("classifier", {"stage": "train_classifier"}),
+                       ("dcgan seed0", {"stage": "train", "variant": "dcgan", "seed": "0"}),
+                       ("dcgan seed1", {"stage": "train", "variant": "dcgan", "seed": "1"}),
+                       ("classifier", {"stage": "train_classifier"}),  # run again
+                       ("report", {"stage": "report"})]:
+        with start_run("fashion-gan", name, tags) as tracker:
+            ids[name] = tracker.run_id
+    with start_run("fashion-gan", "dcgan seed0 evaluation", {"stage": "evaluate"},
+                   parent_run_id=ids["dcgan seed0"]) as tracker:
+        evaluation = tracker.run_id
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-b")
+    with start_run("fashion-gan", "classifier", {"stage": "train_classifier"}) as tracker:
+        other = tracker.run_id
+    with pytest.raises(ValueError), start_run("fashion-gan", "report", {"stage": "report"}):
+        raise ValueError("a stage of exp-b fails")
+    client = mlflow.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("fashion-gan").experiment_id
+    live = client.search_runs([experiment])
+    parents = {r.info.run_name: r for r in live if r.data.tags.get("experiment_run")}
+    assert set(parents) == {"exp-a", "exp-b"}
+    parent_of = {r.info.run_id: r.data.tags.get("mlflow.parentRunId") for r in live}
+    a = parents["exp-a"].info
+    assert sorted(k for k, v in parent_of.items() if v == a.run_id) == sorted(
+        ids.values())  # the classifier's earlier run was replaced
+    assert parent_of[evaluation] == ids["dcgan seed0"]
+    assert parent_of[other] == parents["exp-b"].info.run_id
+    assert a.status == "FINISHED" and parents["exp-b"].info.status == "FAILED"
+    assert a.end_time >= client.get_run(evaluation).info.end_time

@@ -170,6 +170,14 @@ DEFAULT_VARIANTS = {
 
 class MlflowConfig(_Section):
     experiment: str = "fashion-gan"
+    # MLflow's system metrics of training and evaluation runs (CPU, memory, disk, network; GPU
+    # where nvidia-ml-py finds one), sampled every this many seconds; 0 turns them off.
+    system_metrics_s: float = Field(10.0, ge=0)
+
+    @property
+    def system_metrics(self) -> float | None:
+        """The sampling interval for `tracking.start_run`, None when off."""
+        return self.system_metrics_s or None
 
 
 class Params(_Section):

@@ -20,17 +20,33 @@ def fixed_noise(arch: GanArch, seed: int, device: torch.device
     row k holds class k; stacked (C channels): channel 0 is the row's class, channel 1 the
     column's, channel c the row's class shifted by c times the column, so a grid shows 100
     different modes."""
+    return requested_noise(arch, GRID_SIDE * GRID_SIDE, seed, device)
+
+
+def requested_noise(arch: GanArch, n: int, seed: int, device: torch.device,
+                    label: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Latents (n, z_dim) for SEED and, for a conditional model, labels: every image of class
+    (stacked: mode) LABEL, or, without one, the grid's pattern continued past 100 images
+    (image i in row i // 10 % 10, column i % 10). n = 100 is the grid of `gan sample`."""
     gen = torch.Generator().manual_seed(seed + 2)
-    z = torch.randn(GRID_SIDE * GRID_SIDE, arch.z_dim, generator=gen).to(device)
-    labels = None
-    if arch.conditional:
-        row = torch.arange(GRID_SIDE, device=device).repeat_interleave(GRID_SIDE)
-        if arch.channels == 1:
-            return z, row
-        col = torch.arange(GRID_SIDE, device=device).repeat(GRID_SIDE)
-        labels = torch.stack([(row + c * col) % len(CLASS_NAMES) if c != 1 else col
-                              for c in range(arch.channels)], 1)          # (100, C)
-    return z, labels
+    z = torch.randn(n, arch.z_dim, generator=gen).to(device)
+    if not arch.conditional:
+        if label is not None:
+            raise ValueError(f"label {label}: this generator is not conditional; leave it out")
+        return z, None
+    if label is not None:
+        if not 0 <= label < n_modes(arch.channels):
+            raise ValueError(f"label {label}: expected a class (stacked: mode) in "
+                             f"0..{n_modes(arch.channels) - 1}")
+        labels = torch.full((n,), label, dtype=torch.long)
+        labels = labels if arch.channels == 1 else mode_classes(labels, arch.channels)
+        return z, labels.to(device)
+    i = torch.arange(n, device=device)
+    row, col = i // GRID_SIDE % GRID_SIDE, i % GRID_SIDE
+    if arch.channels == 1:
+        return z, row
+    return z, torch.stack([(row + c * col) % len(CLASS_NAMES) if c != 1 else col
+                           for c in range(arch.channels)], 1)           # (n, C)
 
 
 @torch.no_grad()

@@ -71,6 +71,11 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# MLflow 3's UI opens an experiment of this kind in its model-training view (runs, charts,
+# models) rather than the GenAI one (evaluations, traces) it may infer from runs without models.
+EXPERIMENT_KIND, MODEL_DEVELOPMENT = "mlflow.experimentKind", "custom_model_development"
+
+
 def prepare_store(uri: str, experiment: str, artifact_location: str) -> None:
     """Create (and migrate) the store and the experiment once, whoever comes first.
 
@@ -91,6 +96,9 @@ def prepare_store(uri: str, experiment: str, artifact_location: str) -> None:
             except mlflow.exceptions.MlflowException:  # another machine created it meanwhile
                 if client.get_experiment_by_name(experiment) is None:
                     raise
+        found = client.get_experiment_by_name(experiment)
+        if found.tags.get(EXPERIMENT_KIND) != MODEL_DEVELOPMENT:  # the UI's training view
+            client.set_experiment_tag(found.experiment_id, EXPERIMENT_KIND, MODEL_DEVELOPMENT)
 
 
 def is_locked_error(exc: BaseException) -> bool:

@@ -12,6 +12,8 @@ No run is left RUNNING, whatever ends the stage:
   every GAN_HEARTBEAT_S seconds (60), and `gan runs --stale-after AGE` finds RUNNING runs whose
   last beat is older (`--mark-killed` ends them KILLED). A resumed training reopens its run,
   which is RUNNING again until it ends.
+
+Inside a DVC experiment every run hangs under the experiment's parent run (gan.run_tree).
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from gan.errors import Terminated
 from gan.layout import project_root
+from gan.run_life import Heartbeat, ending_run, reporting_lost_store
+from gan.run_tree import experiment_parent, extend_parent
 from gan.store import (
     TrackingUnavailable,
     check_store,
@@ -38,16 +40,22 @@ from gan.store import (
     retry_locked,
     tracking_uri,
 )
+from gan.tracked_data import DataUsed
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Tracker(Protocol):
     run_id: str | None
+    experiment_run_id: str | None  # the DVC experiment's parent run (gan.run_tree)
 
     def log_params(self, params: Mapping[str, Any]) -> None: ...
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None: ...
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
+                    model_id: str | None = None) -> None: ...
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None: ...
+    def log_inputs(self, used: list[DataUsed]) -> None: ...
+    def call(self, fn: Callable[..., T], *args: Any) -> T | None: ...
 
 
 class NullTracker:
@@ -55,26 +63,35 @@ class NullTracker:
 
     def __init__(self) -> None:
         self.run_id: str | None = None
+        self.experiment_run_id: str | None = None
         self.params: dict[str, Any] = {}
         self.metrics: list[tuple[int | None, dict[str, float]]] = []
         self.artifacts: list[str] = []
+        self.inputs: list[DataUsed] = []
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         self.params.update(params)
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
+                    model_id: str | None = None) -> None:
         self.metrics.append((step, dict(metrics)))
 
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
         self.artifacts.append(str(path))
+
+    def log_inputs(self, used: list[DataUsed]) -> None:
+        self.inputs.extend(used)
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T | None:
+        return None  # nothing is tracked: no model to log, find or register
 
 
 class MlflowTracker:
     """Logs to the active MLflow run; a store that stops answering (after MLflow's own
     retries) raises TrackingUnavailable."""
 
-    def __init__(self, run_id: str, uri: str) -> None:
-        self.run_id, self.uri = run_id, uri
+    def __init__(self, run_id: str, uri: str, experiment_run_id: str | None = None) -> None:
+        self.run_id, self.uri, self.experiment_run_id = run_id, uri, experiment_run_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         import mlflow
@@ -83,18 +100,34 @@ class MlflowTracker:
             retry_locked(lambda: mlflow.log_params({k: _param_value(v)
                                                     for k, v in params.items()}))
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None,
+                    model_id: str | None = None) -> None:
+        """MODEL_ID: the metrics are also the model's (the Models tab ranks by them)."""
         import mlflow
 
         with reporting_lost_store(self.uri):
             retry_locked(lambda: mlflow.log_metrics({k: float(v) for k, v in metrics.items()},
-                                                    step=step))
+                                                    step=step, model_id=model_id))
 
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> None:
         import mlflow
 
         with reporting_lost_store(self.uri):
             retry_locked(lambda: mlflow.log_artifact(str(path), artifact_path=artifact_path))
+
+    def log_inputs(self, used: list[DataUsed]) -> None:
+        import mlflow
+
+        client = mlflow.MlflowClient(self.uri)
+        with reporting_lost_store(self.uri):
+            retry_locked(lambda: client.log_inputs(self.run_id, [u.entity() for u in used]))
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """fn(*args), a function of MLflow's API on this run's store (logging, finding or
+        registering a model: gan.logged_model, gan.model_registry); a lost store raises
+        TrackingUnavailable."""
+        with reporting_lost_store(self.uri):
+            return retry_locked(lambda: fn(*args))
 
 
 def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -136,7 +169,8 @@ def check_tracking(enabled: bool = True, root: Path | None = None) -> None:
 @contextmanager
 def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
               root: Path | None = None, enabled: bool = True, run_id: str | None = None,
-              parent_run_id: str | None = None, keep_end_time: bool = False
+              parent_run_id: str | None = None, keep_end_time: bool = False,
+              system_metrics_s: float | None = None
               ) -> Iterator[Tracker]:
     """Open an MLflow run and yield a tracker for it; the run ends FINISHED, FAILED (the body
     raised) or KILLED (SIGINT, SIGTERM), and beats a `heartbeat` tag while it is open.
@@ -147,6 +181,8 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
     `parent_run_id` makes the new run a child of that run (nested in the MLflow UI); when it
     succeeds, it replaces (deletes) the parent's earlier children of the same `stage` tag and
     DVC experiment, so running a stage again does not duplicate its metrics.
+    `system_metrics_s` samples MLflow's system metrics (CPU, memory, disk, network; GPU where
+    nvidia-ml-py finds one) every so many seconds while the run is open (None: none).
     With `enabled=False` nothing is written and a NullTracker is yielded.
     """
     if not enabled:
@@ -162,33 +198,56 @@ def start_run(experiment: str, run_name: str, tags: Mapping[str, str],
         # First of all: it creates and migrates a new store under the store lock.
         prepare_store(uri, experiment, (root / "mlartifacts").as_uri())
         client = mlflow.MlflowClient(uri)
-        mlflow.set_experiment(experiment)
+        experiment_id = mlflow.set_experiment(experiment).experiment_id
+        # Inside a DVC experiment every run belongs to its tree (gan.run_tree).
+        tree = retry_locked(lambda: experiment_parent(client, experiment_id, dict(tags)))
+        if run_id is None and parent_run_id is None:
+            parent_run_id = tree
+        if system_metrics_s is not None:
+            mlflow.set_system_metrics_sampling_interval(system_metrics_s)
+            # Its start/stop/no-GPU lines at INFO would repeat in every stage's log.
+            logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+        monitor = system_metrics_s is not None
         if run_id is not None:
             if keep_end_time:  # read before reopening sets it RUNNING
                 before = retry_locked(lambda: client.get_run(run_id)).info
-            run = retry_locked(lambda: mlflow.start_run(run_id=run_id))
+            run = retry_locked(lambda: mlflow.start_run(run_id=run_id,
+                                                        log_system_metrics=monitor))
             retry_locked(lambda: mlflow.set_tags(dict(tags)))
         else:
             child = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
             run = retry_locked(lambda: mlflow.start_run(run_name=display_name(run_name),
-                                                        tags=dict(tags) | child))
-    with ending_run(uri), Heartbeat(uri, run.info.run_id):
-        yield MlflowTracker(run.info.run_id, uri)
+                                                        tags=dict(tags) | child,
+                                                        log_system_metrics=monitor))
+    try:
+        with ending_run(uri), Heartbeat(uri, run.info.run_id):
+            yield MlflowTracker(run.info.run_id, uri, tree)
+    except BaseException as exc:  # the experiment's parent shows that a stage of it failed
+        if tree is not None and not isinstance(exc, TrackingUnavailable):
+            stopped = isinstance(exc, KeyboardInterrupt | Terminated)
+            try:
+                extend_parent(client, tree, "KILLED" if stopped else "FAILED")
+            except Exception as err:  # the stage's own error is the one to report
+                log.warning("could not mark the experiment's run: %s", str(err)[:200])
+        raise
     with reporting_lost_store(uri):
         if run_id is not None and keep_end_time and before.status == "FINISHED":
             retry_locked(lambda: client.set_terminated(run_id, "FINISHED",
                                                        end_time=before.end_time))
-        if parent_run_id is not None:
+        if parent_run_id is not None and run_id is None:
             for earlier in earlier_children(client, run, parent_run_id):
                 retry_locked(lambda r=earlier: client.delete_run(r))
+        if tree is not None:
+            retry_locked(lambda: extend_parent(client, tree))
 
 
 def earlier_children(client: Any, new: Any, parent_run_id: str) -> list[str]:
-    """Ids of the other children of PARENT_RUN_ID with the same stage and DVC experiment tags
-    as the run NEW (an experiment that reuses a cached training keeps its own evaluation)."""
+    """Ids of the other children of PARENT_RUN_ID with the same stage, DVC experiment,
+    variant and seed tags as the run NEW (an experiment that reuses a cached training keeps its
+    own evaluation; an experiment's parent keeps one run per stage, variant and seed)."""
     found = retry_locked(lambda: client.search_runs(
         [new.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_run_id}'"))
-    same = ("stage", "dvc_exp_name")
+    same = ("stage", "dvc_exp_name", "variant", "seed")
     return [r.info.run_id for r in found if r.info.run_id != new.info.run_id
             and all(r.data.tags.get(k) == new.data.tags.get(k) for k in same)]
 
@@ -204,86 +263,3 @@ def _git_commit() -> str:
 
 def _param_value(value: Any) -> Any:
     return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
-
-HEARTBEAT_TAG = "heartbeat"
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@contextmanager
-def reporting_lost_store(uri: str) -> Iterator[None]:
-    """MLflow's errors from the store (after its retries) as TrackingUnavailable, one line."""
-    import requests
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except (MlflowException, requests.RequestException, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise TrackingUnavailable(f"tracking store {uri}: {first[:300]}") from exc
-
-
-def end_run(status: str, quick: bool = False) -> None:
-    """End the active run with STATUS; QUICK: one short try, for a store that went away."""
-    import mlflow
-
-    if quick:  # read by MLflow at each request
-        os.environ.update(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="3")
-    try:
-        retry_locked(lambda: mlflow.end_run(status), seconds=5 if quick else 120)
-    except Exception as exc:  # the stage's own error is the one to report
-        log.warning("could not mark the MLflow run %s: %s", status, str(exc)[:200])
-
-
-@contextmanager
-def ending_run(uri: str) -> Iterator[None]:
-    """End the active run FINISHED, FAILED or KILLED as the body ends (see the module)."""
-    import mlflow
-
-    try:
-        yield
-    except TrackingUnavailable:
-        end_run("FAILED", quick=True)
-        raise
-    except (KeyboardInterrupt, Terminated):
-        end_run("KILLED")
-        raise
-    except BaseException:
-        end_run("FAILED")
-        raise
-    with reporting_lost_store(uri):
-        retry_locked(lambda: mlflow.end_run("FINISHED"))
-
-
-class Heartbeat:
-    """Sets the run's `heartbeat` tag now and every GAN_HEARTBEAT_S seconds, from a thread,
-    until the block ends. A beat that fails is skipped: the stage reports a lost store."""
-
-    def __init__(self, uri: str, run_id: str) -> None:
-        self.uri, self.run_id = uri, run_id
-        self.every_s = float(os.environ.get("GAN_HEARTBEAT_S", "60"))
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name="mlflow-heartbeat", daemon=True)
-
-    def beat(self) -> None:
-        import mlflow
-
-        client = mlflow.MlflowClient(self.uri)
-        while True:
-            try:
-                retry_locked(lambda: client.set_tag(self.run_id, HEARTBEAT_TAG, utc_now()),
-                             seconds=10)
-            except Exception as exc:
-                log.debug("heartbeat skipped: %s", exc)
-            if self.stop.wait(self.every_s):
-                return
-
-    def __enter__(self) -> Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=2)

@@ -19,15 +19,22 @@ from gan.config import Params
 from gan.eval.scoring import Reference, embed, load_classifier, mlflow_metrics, score
 from gan.files import write_text
 from gan.generate import generate
+from gan.layout import RunPaths
+from gan.logged_model import find_generator
 from gan.progress import Progress
 from gan.remedies import variant_run_tags
+from gan.run_config import TrainConfig
 from gan.runtime import run_setup
+from gan.tracked_data import data_used
 from gan.tracking import check_tracking, run_tags, start_run
 from gan.trained import load_trained, snapshots
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_KEYS = ("fid_snapshot", "classes_covered", "kl_to_uniform", "mean_confidence")
+# The final scores that are also the generator model's metrics in MLflow.
+MODEL_KEYS = ("fid", "kid", "classes_covered", "kl_to_uniform", "modes_covered", "modes_kl",
+              "vendi")
 MODE_KEYS = ("modes_covered", "modes_kl", "modes_covered_corrected", "modes_kl_corrected")
 
 
@@ -93,9 +100,45 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
     G, cfg, extra = load_trained(model or paths.model, device, paths.stage("train"))
     ref = Reference.load(reference).stacked(cfg.model.channels)
     clf = load_classifier(classifier, device)
+    # Its own run, a child of the training run, open while it works (its Duration and system
+    # metrics are the evaluation's); scoring again replaces it instead of logging twice.
+    tags = run_tags("evaluate") | variant_run_tags(variant, cfg.seed, cfg.arch,
+                                                   cfg.model.channels, p.variant(variant))
+    with start_run(p.mlflow.experiment, f"{paths.run_name} evaluation", tags,
+                   parent_run_id=extra["run_id"], system_metrics_s=p.mlflow.system_metrics,
+                   enabled=track and extra["run_id"] is not None) as tracker:
+        tracker.log_inputs([data_used(reference, "test", len(ref.labels), cfg.model.channels,
+                                      "evaluation")])
+        result, rows = score_run(G, cfg, extra, clf, ref, p, paths, device, variant,
+                                 snapshot_dir, quiet)
+        # The generator's own MLflow model: its final scores are the model's metrics too.
+        model_id = tracker.call(find_generator, extra["run_id"])
+        if model_id is not None:
+            result["model_id"] = model_id  # for the report's registry
+        write_text(out, json.dumps(result, indent=2) + "\n")
+        write_text(coverage_out, coverage_csv(rows))
+        for epoch, r in rows:
+            tracker.log_metrics(mlflow_metrics({k: v for k, v in r.items() if k != "step"}),
+                                step=epoch)
+        final = mlflow_metrics({k: v for k, v in result.items()
+                                if k not in ("variant", "seed", "epoch", "model_id")}, "eval/")
+        headline = {k: v for k, v in final.items() if k.removeprefix("eval/") in MODEL_KEYS}
+        tracker.log_metrics(headline, model_id=model_id)  # the Models tab ranks by these
+        tracker.log_metrics({k: v for k, v in final.items() if k not in headline})
+        tracker.log_artifact(out, "metrics")
+        tracker.log_artifact(coverage_out, "metrics")
+    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f%s (%d snapshots)",
+             paths.run_name, result["fid"], result["classes_covered"], result["kl_to_uniform"],
+             f" modes_covered={result['modes_covered']}/{result['n_modes']}"
+             if "modes_covered" in result else "", len(rows))
+
+
+def score_run(G: nn.Module, cfg: TrainConfig, extra: dict, clf: nn.Module, ref: Reference,
+              p: Params, paths: RunPaths, device: torch.device, variant: str,
+              snapshot_dir: Path | None, quiet: bool) -> tuple[dict, list[tuple[int, dict]]]:
+    """The final generator's scores and each snapshot's (epoch, scores)."""
     result = {"variant": variant, "seed": cfg.seed, "epoch": extra["epoch"]}
     result |= score_samples(G, clf, ref, p, device, cfg.seed, len(ref.labels), with_prdc=True)
-
     rows = []
     found = snapshots(snapshot_dir or paths.snapshots)
     with Progress(f"evaluate {paths.run_name}", len(found), unit="snapshot",
@@ -106,23 +149,4 @@ def run(variant: str, seed: int | None = None, model: Path | None = None,
             rows.append((epoch, {"step": snap.get("step")} | scores))
             progress.advance(len(rows), {k: rows[-1][1][k] for k in SNAPSHOT_KEYS
                                          + MODE_KEYS[:2] if k in rows[-1][1]})
-    write_text(out, json.dumps(result, indent=2) + "\n")
-    write_text(coverage_out, coverage_csv(rows))
-    log.info("%s: fid=%.3f classes_covered=%d kl_to_uniform=%.3f%s (%d snapshots)",
-             paths.run_name, result["fid"], result["classes_covered"], result["kl_to_uniform"],
-             f" modes_covered={result['modes_covered']}/{result['n_modes']}"
-             if "modes_covered" in result else "", len(rows))
-    # Its own run, a child of the training run: the training's Duration stays its own, and
-    # scoring again replaces this run instead of logging the same steps twice.
-    tags = run_tags("evaluate") | variant_run_tags(variant, cfg.seed, cfg.arch,
-                                                   cfg.model.channels, p.variant(variant))
-    with start_run(p.mlflow.experiment, f"{paths.run_name} evaluation", tags,
-                   parent_run_id=extra["run_id"],
-                   enabled=track and extra["run_id"] is not None) as tracker:
-        for epoch, r in rows:
-            tracker.log_metrics(mlflow_metrics({k: v for k, v in r.items() if k != "step"}),
-                                step=epoch)
-        tracker.log_metrics(mlflow_metrics({k: v for k, v in result.items()
-                                            if k not in ("variant", "seed", "epoch")}, "eval/"))
-        tracker.log_artifact(out, "metrics")
-        tracker.log_artifact(coverage_out, "metrics")
+    return result, rows

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 from gan import class_slug
-from gan.config import load_params
+from gan.config import Params, load_params
 from gan.errors import PipelineError
 from gan.eval.charts import (
     bar_chart,
@@ -23,6 +24,8 @@ from gan.eval.tables import (
     Stat,
     aggregate,
     markdown,
+    rank_keys,
+    ranked,
     ranking_table,
     share_csv,
     share_keys,
@@ -30,7 +33,10 @@ from gan.eval.tables import (
 )
 from gan.files import write_text
 from gan.layout import RunPaths
+from gan.model_registry import register_best
 from gan.remedies import BASE, remedy_tags
+from gan.run_tree import copy_to_parent
+from gan.tracked_data import dataset_name
 from gan.tracking import check_tracking, run_tags, start_run
 
 log = logging.getLogger(__name__)
@@ -79,6 +85,44 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     aggregated to mean ± std, against the real-data reference."""
     check_tracking(track)
     p = load_params(params)
+    tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)),
+                                 "stack": str(p.data.stack)}
+    with start_run(p.mlflow.experiment, "report", tags, enabled=track) as tracker:
+        rows, runs, written = write_report(p, metrics_dir, out_dir)
+        tracker.log_params({"seeds": p.seeds, "variants": list(p.variants),
+                            "n_seeds": len(p.seeds), "stack": p.data.stack})
+        for variant, row in rows.items():
+            tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
+        for path in written:
+            tracker.log_artifact(path)
+        if tracker.experiment_run_id is not None:  # the ranking and pictures on the tree's root
+            tracker.call(copy_to_parent, tracker.experiment_run_id, written)
+        best = best_generator(rows, runs, p.data.stack > 1)
+        if best is not None:
+            name = f"{dataset_name(p.data.stack)}-generator"
+            version = tracker.call(register_best, best["model_id"], name, {
+                "variant": best["variant"], "seed": str(best["seed"])})
+            if version is not None:
+                log.info("registered %s seed %s as %s version %s, alias best", best["variant"],
+                         best["seed"], name, version)
+
+
+def best_generator(rows: dict[str, dict], runs: dict[str, list[dict]], stacked: bool
+                   ) -> dict | None:
+    """The evaluation of the best seed (by the ranking's figures) of the best-ranked variant
+    whose generators were logged as MLflow models; None if none were."""
+    covered, kl = rank_keys(stacked)
+    for variant in ranked(rows, stacked):
+        logged = [r for r in runs[variant] if r.get("model_id")]
+        if logged:
+            return max(logged, key=lambda r: (r.get(covered, 0), -r.get(kl, math.inf)))
+    return None
+
+
+def write_report(p: Params, metrics_dir: Path, out_dir: Path
+                 ) -> tuple[dict, dict[str, list[dict]], list[Path]]:
+    """The report's tables and pictures in OUT_DIR: its rows, each variant's evaluations (one
+    per seed) and the files written."""
     reference_path = metrics_dir / "reference.json"
     if not reference_path.is_file():
         raise PipelineError(f"{reference_path}: not found; run `dvc repro reference` first")
@@ -118,12 +162,5 @@ def run(metrics_dir: Path = Path("metrics"), out_dir: Path = Path("metrics/repor
     share_heatmap(coverage, heatmap_png)
     convergence_chart(coverage, stack > 1, convergence_png)
     log.info("report over seeds %s: %s", p.seeds, md)
-    tags = run_tags("report") | {"seeds": ",".join(map(str, p.seeds)), "stack": str(stack)}
-    with start_run(p.mlflow.experiment, "report", tags,
-                   enabled=track) as tracker:
-        tracker.log_params({"seeds": p.seeds, "variants": list(p.variants),
-                            "n_seeds": len(p.seeds), "stack": stack})
-        for variant, row in rows.items():
-            tracker.log_metrics(mlflow_aggregates(variant.replace(" ", "_"), row))
-        for path in (md, png, csv_path, coverage_png, fid_kl_png, heatmap_png, convergence_png):
-            tracker.log_artifact(path)
+    return rows, runs, [md, png, csv_path, coverage_png, fid_kl_png, heatmap_png,
+                        convergence_png]

@@ -12,8 +12,8 @@ from typing import Any
 
 from gan.config import ConfigError, load_params
 from gan.layout import project_root
+from gan.run_life import HEARTBEAT_TAG, utc_now
 from gan.store import check_store, retry_locked, tracking_uri
-from gan.tracking import HEARTBEAT_TAG, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,13 @@ import torch
 
 from gan.data.prepared import load_prepared, normalize
 from gan.generate import fixed_noise, render
+from gan.logged_model import WEIGHTS_TAG, log_generator
 from gan.progress import Progress
 from gan.remedies import variant_run_tags
 from gan.run_config import train_config
 from gan.runtime import run_setup
 from gan.store import TrackingUnavailable
+from gan.tracked_data import data_used, dataset_name
 from gan.tracking import Tracker, check_tracking, flatten, run_tags, start_run
 from gan.train.loop import check_batch_size, train
 from gan.train.state import (
@@ -80,7 +82,7 @@ def run(variant: str, seed: int | None = None,
     tags = run_tags("train") | variant_run_tags(variant, cfg.seed, cfg.arch, cfg.model.channels,
                                                 p.variant(variant))
     with start_run(p.mlflow.experiment, paths.run_name, tags, run_id=state.run_id,
-                   enabled=track) as tracker, \
+                   enabled=track, system_metrics_s=p.mlflow.system_metrics) as tracker, \
             Progress(f"train {paths.run_name}", cfg.epochs, state.epoch,
                      steps=len(y) // cfg.batch_size, quiet=quiet,
                      sync=torch.cuda.synchronize if device.type == "cuda" else None
@@ -88,6 +90,8 @@ def run(variant: str, seed: int | None = None,
         if state.run_id is None:
             tracker.log_params({**flatten(asdict(cfg)), "device": str(device),
                                 "n_train": len(y)})
+            tracker.log_inputs([data_used(data, "train", len(y), cfg.model.channels,
+                                          "training")])
         state.run_id = tracker.run_id or state.run_id
 
         def on_epoch(st: TrainState, row: dict[str, float]) -> None:
@@ -99,4 +103,12 @@ def run(variant: str, seed: int | None = None,
                  else "", device, state.epoch)
         train(state, cfg, x, y, on_epoch, on_step=progress.step)
         files.finish(out or paths.model, state, cfg)
+        model_tags = tags | {"dataset": dataset_name(cfg.model.channels)}
+        for weights, G in (("generator", state.G), ("generator_ema", state.ema)):
+            if G is not None:  # the final generator as an MLflow model of this run
+                name = paths.run_name.replace(" ", "-") + ("-ema" if state.ema is G else "")
+                tracker.call(log_generator, G, name, cfg, state.epoch, {
+                    k: model_tags[k] for k in ("variant", "seed", "remedy", "dataset")}
+                    | {"epochs": state.epoch, "steps": state.step},
+                    model_tags | {WEIGHTS_TAG: weights})
     files.drop_mirror()

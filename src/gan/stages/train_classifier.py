@@ -13,9 +13,13 @@ from gan.data.prepared import load_prepared
 from gan.eval.classify import evaluate, train_classifier
 from gan.files import write_text
 from gan.runtime import device_for
+from gan.tracked_data import data_used
 from gan.tracking import check_tracking, flatten, run_tags, start_run
 
 log = logging.getLogger(__name__)
+
+# The splits it reads: trained on, selected on (validation), reported on (evaluation).
+CONTEXTS = {"train": "training", "val": "validation", "test": "evaluation"}
 
 
 def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
@@ -29,8 +33,11 @@ def run(data: Path = Path("data/prepared/fashion_mnist.pt"),
     splits = load_prepared(data)
     log.info("training classifier on %d images, device %s", len(splits["train"].labels), device)
     tags = run_tags("train_classifier")
-    with start_run(cfg.mlflow.experiment, "classifier", tags, enabled=track) as tracker:
+    with start_run(cfg.mlflow.experiment, "classifier", tags, enabled=track,
+                   system_metrics_s=cfg.mlflow.system_metrics) as tracker:
         tracker.log_params({**flatten(cfg), "device_resolved": str(device)})
+        tracker.log_inputs([data_used(data, split, len(splits[split].labels), 1, context)
+                            for split, context in CONTEXTS.items()])
         model, selection = train_classifier(splits, cfg.classifier, cfg.seed, device, tracker)
         test = evaluate(model, splits["test"], device)
         metrics = {"test_accuracy": test["accuracy"],
