@@ -150,7 +150,8 @@ def test_ints_are_read_as_floats_and_digit_milestone_keys_as_epochs(tmp_path):
     ("epoch: 3\n", "top level: unknown key(s) ['epoch']; valid keys: ['batch_size', "
      "'classifier', 'data', 'deterministic', 'device', 'epochs', 'eval', 'gan', 'lr_d', "
      "'lr_d_milestones', 'lr_g', 'mlflow', 'seed', 'seeds', 'variants']"),
-    ("mlflow:\n  name: x\n", "'mlflow': unknown key(s) ['name']; valid keys: ['experiment']"),
+    ("mlflow:\n  name: x\n", "'mlflow': unknown key(s) ['name']; valid keys: ['experiment', "
+     "'system_metrics_s']"),
     ("lr_d_milestones:\n  late: 1.0e-4\n", "'lr_d_milestones' keys must be whole numbers, "
      "got 'late'"),
     ("variants:\n  1:\n    arch: mlp\n", "'variants' keys must be str, got 1 (int)"),
