@@ -106,7 +106,8 @@ def run(variant: str, seed: int | None = None,
         model_tags = tags | {"dataset": dataset_name(cfg.model.channels)}
         for weights, G in (("generator", state.G), ("generator_ema", state.ema)):
             if G is not None:  # the final generator as an MLflow model of this run
-                name = paths.run_name.replace(" ", "-") + ("-ema" if state.ema is G else "")
+                name = paths.run_name.replace(" ", "-") + ("-ema" if weights != "generator"
+                                                           else "")
                 tracker.call(log_generator, G, name, cfg, state.epoch, {
                     k: model_tags[k] for k in ("variant", "seed", "remedy", "dataset")}
                     | {"epochs": state.epoch, "steps": state.step},
