@@ -3,7 +3,7 @@ experiment with MLflow tracking into a fresh SQLite store) at this checkout agai
 commit, run one after the other on the same machine; prints both and the ratio.
 
     python benchmarks/quick_pipeline.py --baseline 27809f9        # MLflow models etc. cost
-    python benchmarks/quick_pipeline.py --baseline HEAD~3 --runs 2
+    python benchmarks/quick_pipeline.py --baseline HEAD~3 --runs 2 --keep /tmp/bench
 
 Each side is a fresh `git clone` of this repository at its commit (this checkout's tracked
 changes are committed to a throwaway clone first, so uncommitted work is measured as it is),
@@ -14,6 +14,7 @@ FASHION_MNIST_MIRROR. A benchmark, not a test: it prints figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -65,9 +66,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="the commit to compare with")
     parser.add_argument("--runs", type=int, default=1, help="runs per side (fresh clones)")
+    parser.add_argument("--keep", type=Path, help="keep the clones (and their MLflow stores) "
+                        "here instead of a temporary directory")
     args = parser.parse_args()
     times: dict[str, list[float]] = {"baseline": [], "this checkout": []}
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(args.keep)) if args.keep
+          else tempfile.TemporaryDirectory()) as tmp:
         for i in range(args.runs):
             for side, commit in (("baseline", args.baseline), ("this checkout", None)):
                 repo = checkout(commit, Path(tmp) / f"{side.replace(' ', '-')}-{i}")

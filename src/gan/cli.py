@@ -1,5 +1,6 @@
 """The `gan` command line: one subcommand per pipeline stage (the stages/ scripts call the same
-`gan.stages.<stage>.run`), plus `gan score`, `gan queue`, `gan remedies` and `gan runs`."""
+`gan.stages.<stage>.run`), plus `gan score`, `gan queue`, `gan grid`, `gan remedies` and
+`gan runs`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from gan.runtime import configure_logging, user_errors_as_exit
 from gan.stages import (
     download,
     evaluate,
+    grid,
     prepare,
     queue,
     reference,
@@ -23,7 +25,7 @@ from gan.stages import (
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 for _module in (download, prepare, train_classifier, train, sample, reference, evaluate, report,
-                score, queue, remedies, runs):
+                score, queue, grid, remedies, runs):
     _name = _module.__name__.rsplit(".", 1)[1].replace("_", "-")
     app.command(_name, help=_module.run.__doc__)(user_errors_as_exit(_module.run))
 

@@ -21,9 +21,18 @@ class BadInputError(PipelineError, ValueError):
     """A stage's input file exists but is not what the stage expects."""
 
 
+class DiskError(PipelineError, OSError):
+    """A file could not be written: the disk is full, read-only or not ours to write."""
+
+
 class Terminated(BaseException):
     """SIGTERM (Slurm's time limit, `kill`), raised in the main thread by the handler that
     `gan.runtime` installs, so that open runs and files unwind as for Ctrl-C."""
+
+
+class Interrupted(Terminated):
+    """The scheduler asked the run to stop (its time limit is near): training stopped after a
+    complete epoch's checkpoint and resumes from it when the task runs again."""
 
 
 class ConfigError(PipelineError, ValueError):

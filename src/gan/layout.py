@@ -1,6 +1,7 @@
 """Where the files of one (variant, seed) training run live, for the stages and dvc.yaml alike:
 `<kind>/<variant>/seed<k>[.ext]`, so a variant's seeds sit side by side; and where the user's
-repository is, also from inside DVC's temporary experiment copies."""
+repository is, also from inside DVC's temporary experiment copies; and where a scheduler's task
+keeps what must outlive it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gan.config import Params
+
+# A directory on a cluster's shared filesystem where Slurm tasks keep training's resumable
+# state (gan.train.state.resume_mirror), so a requeued task finds it on any node.
+CHECKPOINT_DIR_ENV = "GAN_CHECKPOINT_DIR"
+# A file whose existence asks training to stop after the epoch in progress (gan.slurm's task
+# script makes it when Slurm signals that the time limit is near).
+STOP_FILE_ENV = "GAN_STOP_FILE"
+
+
+def stop_requested() -> bool:
+    """Whether the scheduler asked this run to stop at its next checkpoint."""
+    path = os.environ.get(STOP_FILE_ENV)
+    return bool(path) and Path(path).exists()
 
 
 @dataclass(frozen=True)

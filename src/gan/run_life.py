@@ -17,10 +17,18 @@ from gan.store import TrackingUnavailable, retry_locked
 log = logging.getLogger(__name__)
 
 HEARTBEAT_TAG = "heartbeat"
+INTERRUPTED_TAG = "interrupted"  # when and why a scheduler stopped the run (it resumes)
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def tag_interrupted(note: str) -> None:
+    """The active run was stopped by its scheduler and will resume: say when and why."""
+    import mlflow
+
+    mlflow.set_tag(INTERRUPTED_TAG, f"{utc_now()}: {note}")
 
 
 @contextmanager

@@ -10,7 +10,8 @@ import logging
 import os
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 from gan.config import ConfigError, Params, load_params
-from gan.errors import PipelineError, Terminated
+from gan.errors import Interrupted, PipelineError, Terminated
 from gan.gpu_claim import claim_gpu
 from gan.layout import RunPaths
 
@@ -116,12 +117,33 @@ def configure_logging() -> None:
     )
 
 
+# SIGTERM inside a `sigterm_deferred()` block waits for its end (signum, or 0: none came).
+_deferred = {"depth": 0, "signum": 0}
+
+
 def raise_on_sigterm() -> None:
     """From now on SIGTERM raises Terminated in the main thread (call it there)."""
     def handler(signum: int, frame: object) -> None:
+        if _deferred["depth"]:
+            _deferred["signum"] = signum
+            return
         raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
     signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def sigterm_deferred() -> Iterator[None]:
+    """A block that SIGTERM does not cut in two (an epoch's files and its MLflow point): the
+    signal is raised as Terminated when the block ends."""
+    _deferred["depth"] += 1
+    try:
+        yield
+    finally:
+        _deferred["depth"] -= 1
+    if not _deferred["depth"] and (signum := _deferred["signum"]):
+        _deferred["signum"] = 0
+        raise Terminated(f"stopped by {signal.Signals(signum).name}")
 
 
 def user_errors_as_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,6 +159,9 @@ def user_errors_as_exit(fn: Callable[..., Any]) -> Callable[..., Any]:
         except PipelineError as exc:
             log.error("%s", exc)
             raise SystemExit(2) from exc
+        except Interrupted as exc:
+            log.error("%s", exc)
+            raise SystemExit(128 + signal.SIGUSR1) from None
         except (KeyboardInterrupt, Terminated) as exc:
             signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
             log.error("stopped by %s; an open MLflow run is marked KILLED", signum.name)

@@ -9,8 +9,8 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from gan.errors import PipelineError
-from gan.files import atomic_dir
+from gan.errors import DiskError, PipelineError
+from gan.files import atomic_dir, disk_errors_as_one_line
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,10 @@ def fetch_verified(name: str, md5: str, srcs: list[str], dest_dir: Path,
     try:
         for source in srcs:
             try:
-                _fetch(source, name, part, timeout_s)
+                with disk_errors_as_one_line(part):  # a full disk ends the download at once
+                    _fetch(source, name, part, timeout_s)
+            except DiskError:
+                raise
             except Exception as exc:  # network, HTTP and file errors alike: try the next source
                 failures.append(f"  {source}: {type(exc).__name__}: {exc}")
                 continue

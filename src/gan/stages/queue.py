@@ -14,8 +14,10 @@ from typing import Annotated
 import typer
 
 from gan.config import ConfigError
+from gan.grid_table import Grid
 from gan.overrides import check_points
-from gan.slurm import submit, wait_for_array
+from gan.slurm import ArrayOptions, submit, wait_for_array
+from gan.stages import grid as grid_table
 from gan.tracking import check_tracking
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,13 @@ def queue_status() -> dict[str, int]:
 SLURM = typer.Option(help="submit the grid to Slurm as one job array instead (README: "
                           "running many experiments on a cluster)")
 SBATCH = typer.Option(help="more sbatch options, passed through (--sbatch=--mem=8G)")
+MAX_RUNNING = typer.Option(help="--slurm: at most this many tasks at once (--array=...%N; "
+                                "0: no cap)")
+SIGNAL_BEFORE = typer.Option(help="--slurm: seconds before the time limit at which training "
+                                  "stops after its epoch and the task requeues itself")
+CHECKPOINT_DIR = typer.Option(help="--slurm: a directory on the shared filesystem where "
+                                   "tasks keep training's resumable state (default: "
+                                   "$GAN_CHECKPOINT_DIR)")
 
 
 def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = True,
@@ -73,7 +82,10 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
         gres: str | None = None,
         time_limit: Annotated[str | None, typer.Option("--time")] = None,
         sbatch: Annotated[list[str], SBATCH] = [],  # noqa: B006 (typer reads lists)
-        git_remote: str = "origin") -> None:
+        git_remote: str = "origin",
+        max_running: Annotated[int, MAX_RUNNING] = 0,
+        signal_before: Annotated[int, SIGNAL_BEFORE] = 180,
+        checkpoint_dir: Annotated[Path | None, CHECKPOINT_DIR] = None) -> None:
     """Queue one DVC experiment per point of GRID (KEY=V1,V2 ...; every combination) and start
     JOBS workers (default: one per GPU, or CPU cores / THREADS_PER_JOB).
 
@@ -81,9 +93,12 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
     (exit 1 if any failed). Each queued run logs to the repository's one MLflow store.
 
     With --slurm the grid becomes one Slurm job array (PARTITION, GRES, --time and SBATCH
-    options passed to sbatch): each task runs one experiment in a clone of GIT_REMOTE at this
-    commit, logs to the tracking server of MLFLOW_TRACKING_URI and pushes its experiment
-    (`dvc exp pull GIT_REMOTE` then shows it).
+    options passed to sbatch; MAX_RUNNING tasks at once): each task runs one experiment in a
+    clone of GIT_REMOTE at this commit, logs to the tracking server of MLFLOW_TRACKING_URI and
+    pushes its experiment (`dvc exp pull GIT_REMOTE` then shows it). Tasks are requeueable:
+    training keeps its resumable state in CHECKPOINT_DIR, SIGNAL_BEFORE seconds before the
+    time limit it stops after its epoch and the task requeues itself, and a preempted or
+    requeued task resumes. `--wait` shows the tasks' states until all have ended.
 
     Every point is first composed as DVC will compose it and validated: one that cannot run
     is refused (exit 2), naming the point, the key and the fix, and nothing is queued.
@@ -91,17 +106,28 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
     points = grid_points(grid)
     check_points(Path("params.yaml"), points)  # a point that cannot run never leaves
     if slurm:
-        job, prefix = submit(points, git_remote, partition, gres, time_limit,
-                             sbatch)
+        named = Grid.new("slurm", points)
+        prefix = named.name
+        job = submit(points, prefix, git_remote, ArrayOptions(
+            partition, gres, time_limit, max_running, signal_before, checkpoint_dir,
+            tuple(sbatch)))
+        named.save()
         log.info("submitted job array %s (%s); watch `squeue -j %s`, then `dvc exp pull %s` "
-                 "and `dvc exp show`", job, prefix, job, git_remote)
-        if wait and not wait_for_array(job, poll_s):
-            raise SystemExit(1)
+                 "and `dvc exp show`; `gan grid %s` makes its table", job, prefix, job,
+                 git_remote, prefix)
+        if wait:
+            completed = wait_for_array(job, poll_s)
+            grid_table.run(prefix)
+            if not completed:
+                raise SystemExit(1)
         return
     check_tracking()  # before queueing: every experiment would log there
-    for point in points:
-        dvc("exp", "run", "--queue", *itertools.chain.from_iterable(("-S", s) for s in point))
-        log.info("queued %s", " ".join(point))
+    named = Grid.new("queue", points)
+    for i, point in enumerate(points):
+        dvc("exp", "run", "--queue", "--name", named.experiment(i),
+            *itertools.chain.from_iterable(("-S", s) for s in point))
+        log.info("queued %s: %s", named.experiment(i), " ".join(point))
+    named.save()
     if not start:
         return
     jobs = jobs or default_jobs(threads_per_job)
@@ -115,5 +141,6 @@ def run(grid: list[str], jobs: int = 0, threads_per_job: int = 1, start: bool = 
     while (counts := queue_status()) and any(counts.get(s) for s in ACTIVE):
         time.sleep(poll_s)
     log.info("queue finished: %s", counts)
+    grid_table.run(named.name)
     if counts.get("Failed"):
         raise SystemExit(1)

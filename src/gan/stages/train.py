@@ -13,12 +13,15 @@ from pathlib import Path
 import torch
 
 from gan.data.prepared import load_prepared, normalize
+from gan.errors import Interrupted
 from gan.generate import fixed_noise, render
+from gan.layout import stop_requested
 from gan.logged_model import WEIGHTS_TAG, log_generator
 from gan.progress import Progress
 from gan.remedies import variant_run_tags
 from gan.run_config import train_config
-from gan.runtime import run_setup
+from gan.run_life import tag_interrupted
+from gan.runtime import run_setup, sigterm_deferred
 from gan.store import TrackingUnavailable
 from gan.tracked_data import data_used, dataset_name
 from gan.tracking import Tracker, check_tracking, flatten, run_tags, start_run
@@ -95,8 +98,15 @@ def run(variant: str, seed: int | None = None,
         state.run_id = tracker.run_id or state.run_id
 
         def on_epoch(st: TrainState, row: dict[str, float]) -> None:
-            files.write_epoch(st, cfg, device, row, frame, lambda: log_epoch(tracker, st, row))
+            with sigterm_deferred():  # a resume never logs an epoch twice
+                files.write_epoch(st, cfg, device, row, frame,
+                                  lambda: log_epoch(tracker, st, row))
             progress.advance(st.epoch, row)
+            if stop_requested() and st.epoch < cfg.epochs:  # Slurm: the time limit is near
+                note = (f"stopped after epoch {st.epoch} of {cfg.epochs} at the scheduler's "
+                        "request; resumes from it when the task runs again")
+                tracker.call(tag_interrupted, note)
+                raise Interrupted(f"train {paths.run_name}: {note}")
 
         log.info("training %s (%s) on %d %simages, device %s, from epoch %d", paths.run_name,
                  cfg.arch, len(y), f"x{cfg.model.channels} stacked " if cfg.model.channels > 1

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,9 +29,10 @@ from gan.deps import PACKAGE_DIR, closure
 from gan.errors import BadInputError
 from gan.files import atomic_file, write_text
 from gan.generate import recalibrate_bn
-from gan.layout import project_root
+from gan.layout import CHECKPOINT_DIR_ENV, project_root
 from gan.models.gan_nets import build_gan
 from gan.run_config import TrainConfig
+from gan.run_tree import experiment_name
 from gan.runtime import seed_everything, to_device
 from gan.trained import snapshot_path, snapshots
 
@@ -182,16 +184,24 @@ def prune_snapshots(directory: Path, after_epoch: int) -> None:
 
 
 def resume_mirror(cfg: TrainConfig, run_key: str) -> Path | None:
-    """Where a run in one of DVC's temporary experiment copies (queued, `--temp`) also keeps
-    its resumable state: DVC deletes the copy, checkpoints included, when the run fails or is
-    killed. The mirror lives in the user's repository, `.dvc/tmp/gan-resume/<key>`, keyed by
-    config, data and code, so the same experiment queued again resumes. None in the repository
-    itself (there `data/checkpoints/` persists)."""
+    """Where a run also keeps its resumable state, outside the copy DVC runs it in.
+
+    With GAN_CHECKPOINT_DIR set (a Slurm task: a directory on the cluster's shared filesystem),
+    `<dir>/<DVC experiment>/train@<variant>-<seed>-<key>`: a requeued task, in a fresh clone
+    on any node, resumes there; `gan queue --slurm` removes `<dir>/<experiment>` once the
+    experiment is pushed. Otherwise, in one of DVC's temporary experiment copies (queued,
+    `--temp`: DVC deletes the copy, checkpoints included, when the run fails or is killed),
+    the user's repository's `.dvc/tmp/gan-resume/<variant>-<key>`, so the same experiment queued
+    again resumes. The key hashes config, data and code. None in the repository itself (there
+    `data/checkpoints/` persists)."""
+    config = json.dumps(asdict(cfg), sort_keys=True, default=str)
+    key = hashlib.sha1((run_key + config).encode()).hexdigest()[:16]
+    if shared := os.environ.get(CHECKPOINT_DIR_ENV):
+        where = Path(shared) / (experiment_name() or "workspace")
+        return where / f"train@{cfg.variant}-{cfg.seed}-{key}"
     root = project_root()
     if root == Path.cwd().resolve():
         return None
-    config = json.dumps(asdict(cfg), sort_keys=True, default=str)
-    key = hashlib.sha1((run_key + config).encode()).hexdigest()[:16]
     return root / ".dvc" / "tmp" / "gan-resume" / f"{cfg.variant}-{key}"
 
 
@@ -283,6 +293,8 @@ class RunFiles:
         write_text(self.metrics_csv, history_csv(state.history))
 
     def drop_mirror(self) -> None:
-        """A finished run leaves nothing to resume."""
-        if self.mirror is not None:
+        """A finished run leaves nothing to resume; on a cluster's shared directory the state
+        stays until the experiment is pushed (a task requeued before its push would otherwise
+        train again from epoch 0)."""
+        if self.mirror is not None and not os.environ.get(CHECKPOINT_DIR_ENV):
             shutil.rmtree(self.mirror, ignore_errors=True)
