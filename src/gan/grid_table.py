@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan.errors import PipelineError
-from gan.eval.tables import Stat, md_table
+from gan.eval.tables import Stat, md_table, rank_keys
 from gan.files import write_text
 from gan.layout import project_root
 
@@ -104,9 +104,7 @@ def rows(grid: Grid, found: dict[int, list[dict]]) -> tuple[list[str], list[dict
             stats = {k: Stat.of([r[k] for r in runs]) for k in HEADLINE
                      if all(k in r for r in runs)}
             out.append(base | {"variant": variant, "n_seeds": len(runs), **stats})
-    stacked = any("modes_covered" in r for r in out)
-    covered, kl = ("modes_covered", "modes_kl") if stacked else ("classes_covered",
-                                                                "kl_to_uniform")
+    covered, kl = rank_keys(stacked=any("modes_covered" in r for r in out))
 
     def rank(row: dict) -> tuple[float, float]:
         c, d = row.get(covered), row.get(kl)
