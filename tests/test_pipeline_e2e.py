@@ -288,10 +288,15 @@ def test_queued_experiments_run_in_parallel_into_one_store_and_a_failure_stops_n
     """Two queued experiments on two workers at once. lr_d=1e30 makes the losses non-finite
     within the first epoch: that one fails (Failed in `dvc queue status`, FAILED in MLflow, its
     log reachable); the other finishes, every stage run of it in the one store, trained with
-    its own rate (read back from the model file after `dvc exp apply`)."""
+    its own rate (read back from the model file after `dvc exp apply`). Two variants and one
+    seed keep it short: the queue snapshots the workspace's params.yaml with the others removed."""
     root, env = workspace
-    good, seed0 = {1.5e-4}, [r for r in RUNS if r.seed == 0]  # one seed: shorter
+    kept = ("dcgan", "dcgan_bn")
+    good, seed0 = {1.5e-4}, [r for r in RUNS if r.seed == 0 and r.variant in kept]
     with params_restored(root, env):
+        params = yaml.safe_load((root / "params.yaml").read_text())
+        params["variants"] = {v: params["variants"][v] for v in kept}
+        (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         try:
             proc = run(["gan", "queue", "lr_d=1e30,1.5e-4", "seeds=[0]", "--jobs", "2",
                         "--wait", "--poll-s", "2"], root, env, check=False)
@@ -469,11 +474,11 @@ def test_stacked_experiment_gives_the_stacked_report_beside_the_ten_class_one(wo
 
 
 def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
-    """`gan remedies` on Stacked Fashion-MNIST, three of the study's variants at the tiny
-    config: the report ranks them, draws FID against KL and the class-share heat map, and the
-    MLflow runs carry the remedy tags."""
+    """`gan remedies` on Stacked Fashion-MNIST, the base and one remedy at the tiny config:
+    the report ranks them, draws FID against KL and the class-share heat map, and the MLflow
+    runs carry the remedy tags (every remedy's label: tests/test_remedies.py)."""
     root, env = workspace
-    only = ["dcgan", "hinge_sn", "pac2"]
+    only = ["dcgan", "pac2"]
     with params_restored(root, env):
         run(["gan", "remedies", "--stack", "3", *(a for v in only for a in ("--only", v)),
              *(a for v in only for a in ("-S", f"variants.{v}.width=8")), "-S", "seeds=[0]"],
@@ -485,7 +490,6 @@ def test_remedies_study_ranks_the_variants_and_draws_the_pictures(workspace):
         assert sorted(r[1] for r in rows) == sorted(only)
         remedy = {r[1]: r[2] for r in rows}
         assert remedy["dcgan"] == "base" and remedy["pac2"] == "pack=2"
-        assert remedy["hinge_sn"] == "loss=hinge d_norm=spectral beta1=0.0 beta2=0.9"
         covered = [float(r[3].split(" ± ")[0]) for r in rows]
         assert covered == sorted(covered, reverse=True)  # best first
         for name in ("fid_kl.png", "share_heatmap.png", "convergence.png"):

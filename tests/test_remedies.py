@@ -18,3 +18,6 @@ def test_remedy_tags_name_the_fields_each_remedy_changes():
     assert tags["remedy"] == "loss=wasserstein penalty=wgan_gp beta1=0.5 beta2=0.9"
     assert tags["remedy.penalty_weight"] == "10.0"
     assert remedy_tags(variants["dcgan"])["remedy"] == "base"
+    assert remedy_tags(variants["hinge_sn"])["remedy"] == \
+        "loss=hinge d_norm=spectral beta1=0.0 beta2=0.9"
+    assert remedy_tags(variants["pac2"])["remedy"] == "pack=2"

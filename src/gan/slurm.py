@@ -84,7 +84,7 @@ if [ "$status" != 0 ]; then
   fi
   exit "$status"
 fi
-dvc exp push {remote_q} "$name"
+dvc exp push --force {remote_q} "$name"  # a requeue after an earlier push replaces it
 rm -rf "$GAN_CHECKPOINT_DIR/$name"  # pushed: nothing left to resume
 """
 
