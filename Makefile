@@ -73,8 +73,10 @@ quick-remedies: venv
 settle-remedies: venv
 	gan remedies $(SETTLE_REMEDIES_PARAMS)
 
+# Two workers, one file each at a time (module fixtures stay in one process); `pytest` alone
+# runs the same suite in one process.
 test: venv
-	pytest
+	pytest -n 2 --dist loadfile
 
 # The first command on a CUDA machine: device tests (kill -9 and resume equal to an
 # uninterrupted run, checkpoints loaded across devices) on CPU and CUDA, then the quick pipeline

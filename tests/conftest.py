@@ -15,8 +15,19 @@ from gan.data.prepared import read_raw_split, split_data
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The longest files, longest first: `make test` runs the files on two workers (pytest-xdist,
+# --dist loadfile), which take files in collection order, so these start at once, side by side.
+LONGEST_FIRST = ("test_pipeline_e2e.py", "test_slurm.py", "test_tracking_server.py",
+                 "test_tracking.py")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("GAN_LOG_LEVEL", "WARNING")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
 
 
 @pytest.fixture(scope="session")
