@@ -10,6 +10,7 @@ from gan.eval.charts import (
     convergence_chart,
     coverage_chart,
     fid_kl_chart,
+    line_style,
     read_curve,
     read_shares,
     share_heatmap,
@@ -61,3 +62,12 @@ def test_convergence_curves_read_the_step_of_each_snapshot(tmp_path):
     assert [v for row in values for v in row] == pytest.approx([9.0, 0.5, 10.0, 0.3, 10.0, 0.3])
     no_steps = coverage_file(tmp_path / "old.csv", [(1, 0.0)])  # written before steps
     assert read_curve(no_steps, ("classes_covered",)) == ([], [])
+
+
+def test_every_study_variant_gets_its_own_line_style():
+    # the remedies study draws 17 variants in one convergence chart; matplotlib's 10 colours
+    # alone would give two variants the same line
+    styles = [tuple(line_style(k).values()) for k in range(17)]
+    assert len(set(styles)) == 17
+    assert line_style(0) == {"color": "C0", "linestyle": "-"}
+    assert line_style(12) == {"color": "C2", "linestyle": "--"}

@@ -152,6 +152,12 @@ def read_curve(path: Path, keys: tuple[str, ...]) -> tuple[list[int], list[list[
     return [int(r["step"]) for r in rows], [[float(r[k]) for k in keys] for r in rows]
 
 
+def line_style(k: int) -> dict[str, str]:
+    """The K-th line's colour and dash: ten colours, then the same ten dashed, then dotted, so
+    the study's 17 variants never share a style."""
+    return {"color": f"C{k % 10}", "linestyle": ("-", "--", ":")[k // 10 % 3]}
+
+
 def convergence_chart(runs: dict[str, dict[int, Path]], stacked: bool, path: Path) -> None:
     """Modes (classes) covered and KL to uniform against training steps, one line per variant:
     the mean over seeds with a band of ± one std, at the steps every seed has a snapshot."""
@@ -159,7 +165,7 @@ def convergence_chart(runs: dict[str, dict[int, Path]], stacked: bool, path: Pat
     keys = rank_keys(stacked)
     what = "modes" if stacked else "classes"
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for variant, seeds in runs.items():
+    for k, (variant, seeds) in enumerate(runs.items()):
         curves = [dict(zip(*read_curve(p, keys), strict=True)) for p in seeds.values()]
         steps = sorted(set.intersection(*(set(c) for c in curves)))
         if not steps:
@@ -167,7 +173,7 @@ def convergence_chart(runs: dict[str, dict[int, Path]], stacked: bool, path: Pat
         values = np.array([[c[s] for s in steps] for c in curves])        # (seeds, steps, 2)
         mean, std = values.mean(0), values.std(0, ddof=1) if len(curves) > 1 else 0 * values[0]
         for i, ax in enumerate(axes):
-            (line,) = ax.plot(steps, mean[:, i], marker=".", label=variant)
+            (line,) = ax.plot(steps, mean[:, i], marker=".", label=variant, **line_style(k))
             ax.fill_between(steps, mean[:, i] - std[:, i], mean[:, i] + std[:, i],
                             color=line.get_color(), alpha=0.2)
     for ax, label in zip(axes, (f"{what} covered", f"KL to uniform over {what} (nats)"),
