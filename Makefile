@@ -18,13 +18,16 @@ QUICK_REMEDIES_PARAMS := -S data.train_size=10000 -S data.test_size=5000 -S clas
 	-S eval.mode_n_samples=10000
 # The remedies study at a budget where training has settled (README: where training settles):
 # networks 16 wide (a quarter of the default 64, so a run takes minutes on this CPU), batches
-# of 64, 12 epochs of 20,000 images = 3,744 steps (the pilot's curves flatten by about 1,900
-# steps on 1,000 modes and by about 3,500 on 10 classes), five seeds, a snapshot every 2
-# epochs for the convergence curves; FID over 2,000 samples, modes over 10,000. Hours on 2 cores.
+# of 64, five seeds; FID over 2,000 samples, modes over 10,000. 10 classes: 12 epochs of
+# 20,000 images = 3,744 steps (the pilot's coverage stops rising by about 3,500), a snapshot
+# every 2 epochs for the convergence curves. 1,000 modes: 8 epochs = 2,496 steps (the pilot's
+# curves flatten by about 1,900), the final evaluation only (a snapshot's mode count over
+# 10,000 stacked samples doubles a training's time). Hours on 2 cores.
 SETTLE_REMEDIES_PARAMS := --width 16 --set data.train_size=20000 --set data.test_size=5000 \
-	--set classifier.epochs=3 --set epochs=12 --set batch_size=64 --set 'seeds=[0,1,2,3,4]' \
-	--set eval.eval_every=2 --set eval.n_samples=2000 --set eval.snapshot_n_samples=1000 \
-	--set eval.mode_n_samples=10000
+	--set classifier.epochs=3 --set batch_size=64 --set 'seeds=[0,1,2,3,4]' \
+	--set eval.n_samples=2000 --set eval.snapshot_n_samples=1000 --set eval.mode_n_samples=10000
+SETTLE_10_CLASSES := --stack 1 --set epochs=12 --set eval.eval_every=2
+SETTLE_1000_MODES := --stack 3 --set epochs=8 --set eval.eval_every=0
 
 # The write-ups' schedule as a preset (README: the study): each variant for as many epochs as
 # its write-up trained (MLP GAN 50, DCGAN with and without BN in D 100, conditional 400), the
@@ -71,7 +74,8 @@ remedies: venv
 quick-remedies: venv
 	gan remedies $(QUICK_REMEDIES_PARAMS)
 settle-remedies: venv
-	gan remedies $(SETTLE_REMEDIES_PARAMS)
+	gan remedies $(SETTLE_10_CLASSES) $(SETTLE_REMEDIES_PARAMS)
+	gan remedies $(SETTLE_1000_MODES) $(SETTLE_REMEDIES_PARAMS)
 
 # Two workers, one file each at a time (module fixtures stay in one process); `pytest` alone
 # runs the same suite in one process.
