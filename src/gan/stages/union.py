@@ -68,16 +68,15 @@ def merged_params(experiments: list[Path]) -> dict:
 def gather(experiments: list[Path], seeds: list[int], metrics: Path) -> None:
     """Copy every experiment's evaluations and coverage curves into METRICS, checking that a
     variant run in several experiments came out the same in each (model ids aside)."""
-    source: dict[tuple[str, int], Path] = {}
+    seen: dict[tuple[str, int], tuple[Path, dict]] = {}  # (variant, seed): first exp, its eval
     for exp in experiments:
         for variant in load_params(exp / "params.yaml").variants:
             for seed in seeds:
                 path = evaluate_output(exp / "metrics", variant, seed, "metrics")
-                first = source.setdefault((variant, seed), exp)
+                evaluation = comparable(json.loads(path.read_text()))
+                first, first_evaluation = seen.setdefault((variant, seed), (exp, evaluation))
                 if first is not exp:
-                    a, b = (json.loads(evaluate_output(e / "metrics", variant, seed, "metrics")
-                                       .read_text()) for e in (first, exp))
-                    if comparable(a) != comparable(b):
+                    if first_evaluation != evaluation:
                         raise PipelineError(
                             f"{path}: differs from {first}'s evaluation of {variant} seed "
                             f"{seed}; the experiments did not run the same {variant}, so "
@@ -117,6 +116,8 @@ def run(experiments: Annotated[list[Path], EXPERIMENTS],
     writes it, with the decisions against the base over all of them."""
     if len(experiments) < 2:
         raise PipelineError("give two or more experiments' workspaces to rank together")
+    if out.exists() and not out.is_dir():
+        raise PipelineError(f"{out}: is a file; give a directory as --out")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise PipelineError(f"{out}: exists and is not a union's output; give another --out "
                             "or remove it")
